@@ -1,0 +1,118 @@
+package logout
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+)
+
+// ReplayCache remembers (issuer, jti) pairs of logout tokens until they
+// expire, so that a token cannot be used twice. Implementations must be safe
+// for concurrent use and must make Seen atomic: of two concurrent calls with
+// the same pair, exactly one reports false.
+//
+// The Redis implementation lives in the redisstore module, the PostgreSQL
+// one in pgstore.
+type ReplayCache interface {
+	// Seen records (issuer, id) until expires and reports whether it was
+	// already recorded and not yet expired.
+	Seen(ctx context.Context, issuer, id string, expires time.Time) (bool, error)
+}
+
+// ErrReplayCacheFull is returned by a [MemoryReplayCache] that holds its
+// maximum number of live entries.
+var ErrReplayCacheFull = errors.New("logout: replay cache full")
+
+// MemoryReplayCache is an in-process [ReplayCache] with bounded memory. It
+// starts no goroutine: expired entries are reclaimed as new ones arrive. It
+// only protects one process; replicas need a shared cache.
+type MemoryReplayCache struct {
+	max int
+	now func() time.Time
+
+	mu      sync.Mutex
+	entries map[replayKey]time.Time
+	order   []replayEntry // append order; expired entries are popped lazily
+}
+
+type replayKey struct{ issuer, id string }
+
+type replayEntry struct {
+	key     replayKey
+	expires time.Time
+}
+
+// DefaultReplayCacheSize is the number of live entries a MemoryReplayCache
+// holds when created with a size of zero.
+const DefaultReplayCacheSize = 100_000
+
+// NewMemoryReplayCache returns a MemoryReplayCache holding at most max live
+// entries (DefaultReplayCacheSize if max <= 0). When it is full, Seen fails
+// with ErrReplayCacheFull rather than forgetting an entry that has not
+// expired. now is the clock (nil means time.Now).
+func NewMemoryReplayCache(max int, now func() time.Time) *MemoryReplayCache {
+	if max <= 0 {
+		max = DefaultReplayCacheSize
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &MemoryReplayCache{max: max, now: now, entries: make(map[replayKey]time.Time)}
+}
+
+// Seen implements [ReplayCache].
+func (c *MemoryReplayCache) Seen(ctx context.Context, issuer, id string, expires time.Time) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	now := c.now()
+	k := replayKey{issuer, id}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if exp, ok := c.entries[k]; ok && now.Before(exp) {
+		return true, nil
+	}
+	if len(c.entries) >= c.max {
+		c.reclaim(now)
+		if len(c.entries) >= c.max {
+			return false, ErrReplayCacheFull
+		}
+	}
+	if !now.Before(expires) {
+		// Already expired: nothing to remember, and not seen.
+		return false, nil
+	}
+	c.entries[k] = expires
+	c.order = append(c.order, replayEntry{k, expires})
+	if len(c.order) > 2*c.max {
+		c.reclaim(now)
+	}
+	return false, nil
+}
+
+// reclaim drops every expired entry. It is O(n) but runs only when the cache
+// is full or its log has grown to twice the bound.
+func (c *MemoryReplayCache) reclaim(now time.Time) {
+	kept := c.order[:0]
+	for _, e := range c.order {
+		exp, ok := c.entries[e.key]
+		switch {
+		case !ok || !exp.Equal(e.expires):
+			// superseded or already removed
+		case !now.Before(exp):
+			delete(c.entries, e.key)
+		default:
+			kept = append(kept, e)
+		}
+	}
+	clear(c.order[len(kept):])
+	c.order = kept
+}
+
+// Len reports how many entries the cache holds, expired or not.
+func (c *MemoryReplayCache) Len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.entries)
+}

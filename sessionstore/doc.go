@@ -1,0 +1,25 @@
+// Package sessionstore defines the server-side session record and the Store
+// contract that every slo session backend implements.
+//
+// Logout requests from an OpenID Provider carry no usable browser cookie, so
+// slo keeps sessions on the server and finds them by the OP's session id. A
+// Store therefore indexes every [Session] three ways: by its id (the hash of
+// the cookie token), by (issuer, sid) and by (issuer, subject).
+//
+// The contract, which [github.com/oidc-slo/slo/sessionstore/storetest]
+// checks for any implementation:
+//
+//   - Get returns the live session or an error matching [ErrNotFound]
+//     (missing or expired).
+//   - Create inserts only: [ErrExists] if the id is taken. Afterwards the
+//     session is reachable by both indexes for as long as Get returns it.
+//   - Update writes only if the session is still live; otherwise it returns
+//     [ErrNotFound] and writes nothing, so a logout can never be undone by a
+//     request that was in flight.
+//   - Delete, DeleteBySID and DeleteBySubject are idempotent and return how
+//     many sessions they ended; an empty sid matches nothing.
+//
+// Backends: [github.com/oidc-slo/slo/sessionstore/memstore] (in memory, the
+// default), and the separate modules sessionstore/redisstore and
+// sessionstore/pgstore for deployments with several replicas.
+package sessionstore

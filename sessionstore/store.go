@@ -1,0 +1,108 @@
+package sessionstore
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+)
+
+// ErrNotFound is returned (possibly wrapped) when a session does not exist or
+// has expired.
+var ErrNotFound = errors.New("sessionstore: session not found")
+
+// ErrExists is returned by Create when a session with the same id exists.
+var ErrExists = errors.New("sessionstore: session already exists")
+
+// Session is one server-side login session.
+type Session struct {
+	// ID identifies the session. It is the hash of the token held in the
+	// browser's cookie, never the raw cookie value.
+	ID string
+	// Issuer is the OP's issuer identifier ("iss").
+	Issuer string
+	// Subject is the end-user's identifier at the issuer ("sub").
+	Subject string
+	// SID is the OP's session id ("sid" claim); empty if the OP sent none.
+	SID string
+	// CreatedAt is when the session was created.
+	CreatedAt time.Time
+	// ExpiresAt is when the session stops being live. Stores never return a
+	// session at or after this time and may reclaim it.
+	ExpiresAt time.Time
+	// Data is what the relying party keeps with the session.
+	Data Data
+}
+
+// Data is the relying-party state kept with a session. Stores treat it as
+// opaque and persist it whole.
+type Data struct {
+	// IDToken is the raw compact ID token, kept for id_token_hint even after
+	// it expires.
+	IDToken string `json:"id_token,omitempty"`
+	// AccessToken is the OAuth 2.0 access token, if any.
+	AccessToken string `json:"access_token,omitempty"`
+	// RefreshToken is the OAuth 2.0 refresh token, if any.
+	RefreshToken string `json:"refresh_token,omitempty"`
+	// TokenExpiry is when AccessToken expires; zero if unknown.
+	TokenExpiry time.Time `json:"token_expiry,omitzero"`
+	// SessionState is the OP's session_state (Session Management 1.0).
+	SessionState string `json:"session_state,omitempty"`
+	// Values holds application values, for example claims the app wants
+	// to keep. Stores copy the map; callers must not share it.
+	Values map[string]string `json:"values,omitempty"`
+}
+
+// Clone returns a deep copy of s.
+func (s *Session) Clone() *Session {
+	if s == nil {
+		return nil
+	}
+	c := *s
+	if s.Data.Values != nil {
+		c.Data.Values = make(map[string]string, len(s.Data.Values))
+		for k, v := range s.Data.Values {
+			c.Data.Values[k] = v
+		}
+	}
+	return &c
+}
+
+// LogValue implements [slog.LogValuer]. It shows the session's identity and
+// never its tokens.
+func (s *Session) LogValue() slog.Value {
+	if s == nil {
+		return slog.StringValue("<nil>")
+	}
+	return slog.GroupValue(
+		slog.String("iss", s.Issuer),
+		slog.String("sub", s.Subject),
+		slog.String("sid", s.SID),
+		slog.Time("expires_at", s.ExpiresAt),
+	)
+}
+
+// Store keeps sessions and finds them by id, by (issuer, sid) and by
+// (issuer, subject). Implementations must be safe for concurrent use.
+type Store interface {
+	// Get returns the live session with the given id, or an error matching
+	// ErrNotFound if it is missing or expired.
+	Get(ctx context.Context, id string) (*Session, error)
+	// Create inserts s. It returns an error matching ErrExists if the id is
+	// taken; it never overwrites. Afterwards s is reachable by both indexes
+	// for as long as Get can return it.
+	Create(ctx context.Context, s *Session) error
+	// Update replaces the stored session with the same id, only if it is
+	// still live; otherwise it returns an error matching ErrNotFound and
+	// writes nothing. Issuer, Subject and SID must not change.
+	Update(ctx context.Context, s *Session) error
+	// Delete removes the session with the given id and reports how many
+	// sessions it removed (0 or 1). Deleting a missing session succeeds.
+	Delete(ctx context.Context, id string) (int, error)
+	// DeleteBySID removes every session of (issuer, sid) and reports how many
+	// it removed. An empty sid matches nothing.
+	DeleteBySID(ctx context.Context, issuer, sid string) (int, error)
+	// DeleteBySubject removes every session of (issuer, subject) and reports
+	// how many it removed. An empty subject matches nothing.
+	DeleteBySubject(ctx context.Context, issuer, subject string) (int, error)
+}
