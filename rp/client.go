@@ -1,0 +1,379 @@
+package rp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/go-jose/go-jose/v4"
+	"golang.org/x/oauth2"
+)
+
+// AuthMethod is how the client authenticates at the token and revocation
+// endpoints (OpenID Connect Core 1.0 §9).
+type AuthMethod string
+
+// Client authentication methods.
+const (
+	// AuthMethodBasic sends the client id and secret with HTTP Basic
+	// authentication (client_secret_basic).
+	AuthMethodBasic AuthMethod = "client_secret_basic"
+	// AuthMethodPost sends the client id and secret in the form body
+	// (client_secret_post).
+	AuthMethodPost AuthMethod = "client_secret_post"
+	// AuthMethodNone sends only the client id: a public client, protected
+	// by PKCE.
+	AuthMethodNone AuthMethod = "none"
+)
+
+// Defaults used by New for zero Config fields.
+const (
+	// DefaultClockSkew is the leeway allowed for exp and iat.
+	DefaultClockSkew = 60 * time.Second
+	// DefaultHTTPTimeout is the timeout of the default HTTP client.
+	DefaultHTTPTimeout = 10 * time.Second
+)
+
+// Config configures a Client. New validates it, applies the documented
+// defaults and keeps a copy, so changing a Config after New has no effect.
+//
+// URLs must be absolute. Issuer, RedirectURL, PostLogoutRedirectURL,
+// EndSessionURL and the discovered end_session_endpoint must use https,
+// except on a loopback host (localhost, 127.0.0.0/8, ::1), which may use
+// http for development and tests.
+type Config struct {
+	// Issuer is the OP's issuer identifier, exactly as the OP spells it in
+	// its discovery document and tokens. Required. Discovery reads
+	// Issuer + "/.well-known/openid-configuration".
+	Issuer string
+	// ClientID is the client identifier registered at the OP. Required.
+	ClientID string
+	// ClientSecret is the client secret for confidential clients. Empty
+	// for public clients. It is also the HMAC key when SigningAlgs lists
+	// HS256, HS384 or HS512 (Core §10.1).
+	ClientSecret string
+	// AuthMethod is how the client authenticates at the token and
+	// revocation endpoints. Default: AuthMethodBasic if ClientSecret is set,
+	// otherwise AuthMethodNone.
+	AuthMethod AuthMethod
+	// RedirectURL is the registered redirect_uri, where the OP sends the
+	// authorization response. Required.
+	RedirectURL string
+	// PostLogoutRedirectURL is the registered post_logout_redirect_uri.
+	// Optional; it is the only value EndSessionURL ever sends.
+	PostLogoutRedirectURL string
+	// Scopes requested at login. Default ["openid"]; "openid" is always
+	// added if missing.
+	Scopes []string
+	// SigningAlgs are the JWS algorithms accepted for ID tokens (and by
+	// Keys for any JWT verified with it). Default ["RS256"]. "none" is
+	// never accepted; HS* algorithms require ClientSecret.
+	SigningAlgs []string
+	// DecryptionKeys are private keys for ID tokens encrypted to the client
+	// (JWE). When set, unencrypted ID tokens are refused. Default: none,
+	// ID tokens must be signed JWTs.
+	DecryptionKeys []jose.JSONWebKey
+	// EndSessionURL supplies or overrides the OP's end_session_endpoint.
+	// Default: the discovered value.
+	EndSessionURL string
+	// ClockSkew is the leeway for exp and iat checks. Default
+	// DefaultClockSkew (60 s). Negative values are an error.
+	ClockSkew time.Duration
+	// HTTPClient is used for every request to the OP (discovery, JWKS,
+	// token, revocation). Default: a client with a DefaultHTTPTimeout
+	// (10 s) timeout.
+	HTTPClient *http.Client
+	// Now returns the current time. Default time.Now.
+	Now func() time.Time
+	// Logger receives diagnostics. Default slog.Default(). Tokens are never
+	// logged.
+	Logger *slog.Logger
+}
+
+// Metadata is what discovery (OpenID Connect Discovery 1.0 and the logout
+// specifications' additions) said about the OP.
+type Metadata struct {
+	// Issuer is the issuer identifier; New checks it equals Config.Issuer.
+	Issuer string `json:"issuer"`
+	// AuthorizationEndpoint is where Login sends the browser.
+	AuthorizationEndpoint string `json:"authorization_endpoint"`
+	// TokenEndpoint is where codes and refresh tokens are exchanged.
+	TokenEndpoint string `json:"token_endpoint"`
+	// JWKSURL is the OP's signing key set (jwks_uri).
+	JWKSURL string `json:"jwks_uri"`
+	// EndSessionEndpoint is the RP-initiated logout endpoint, or
+	// Config.EndSessionURL when that is set; empty if there is none.
+	EndSessionEndpoint string `json:"end_session_endpoint"`
+	// CheckSessionIframe is the Session Management 1.0 OP iframe URL.
+	CheckSessionIframe string `json:"check_session_iframe"`
+	// RevocationEndpoint is the RFC 7009 endpoint used by Revoke.
+	RevocationEndpoint string `json:"revocation_endpoint"`
+	// FrontChannelLogoutSupported: the OP supports Front-Channel Logout.
+	FrontChannelLogoutSupported bool `json:"frontchannel_logout_supported"`
+	// FrontChannelLogoutSessionSupported: front-channel requests carry iss
+	// and sid.
+	FrontChannelLogoutSessionSupported bool `json:"frontchannel_logout_session_supported"`
+	// BackChannelLogoutSupported: the OP supports Back-Channel Logout.
+	BackChannelLogoutSupported bool `json:"backchannel_logout_supported"`
+	// BackChannelLogoutSessionSupported: logout tokens carry sid.
+	BackChannelLogoutSessionSupported bool `json:"backchannel_logout_session_supported"`
+	// AuthorizationResponseIssParameterSupported: authorization responses
+	// carry iss (RFC 9207), so Callback requires it.
+	AuthorizationResponseIssParameterSupported bool `json:"authorization_response_iss_parameter_supported"`
+	// IDTokenSigningAlgValuesSupported lists the OP's ID token algorithms.
+	// Informational: only Config.SigningAlgs are accepted.
+	IDTokenSigningAlgValuesSupported []string `json:"id_token_signing_alg_values_supported"`
+}
+
+func (m Metadata) clone() Metadata {
+	m.IDTokenSigningAlgValuesSupported = slices.Clone(m.IDTokenSigningAlgValuesSupported)
+	return m
+}
+
+// Client is an OpenID Connect relying party for one OP. It is safe for
+// concurrent use. Create it with New.
+type Client struct {
+	cfg      Config
+	meta     Metadata
+	oauth    oauth2.Config
+	keys     *KeySet
+	verifier *oidc.IDTokenVerifier
+	log      *slog.Logger
+}
+
+// New validates cfg, runs OpenID Connect discovery for cfg.Issuer through
+// cfg.HTTPClient and returns a Client. All configuration problems are
+// reported at once, before any network access.
+func New(ctx context.Context, cfg Config) (*Client, error) {
+	cfg = withDefaults(cfg)
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	provider, err := oidc.NewProvider(oidc.ClientContext(ctx, cfg.HTTPClient), cfg.Issuer)
+	if err != nil {
+		return nil, fmt.Errorf("rp: discovery: %w", err)
+	}
+	var meta Metadata
+	if err := provider.Claims(&meta); err != nil {
+		return nil, fmt.Errorf("rp: discovery: %w", err)
+	}
+	if meta.Issuer != cfg.Issuer {
+		return nil, fmt.Errorf("rp: discovery: issuer %q does not match %q", meta.Issuer, cfg.Issuer)
+	}
+	if cfg.EndSessionURL != "" {
+		meta.EndSessionEndpoint = cfg.EndSessionURL
+	}
+	var errs []error
+	if meta.AuthorizationEndpoint == "" {
+		errs = append(errs, errors.New("rp: discovery: authorization_endpoint missing"))
+	}
+	if meta.TokenEndpoint == "" {
+		errs = append(errs, errors.New("rp: discovery: token_endpoint missing"))
+	}
+	if meta.JWKSURL == "" {
+		errs = append(errs, errors.New("rp: discovery: jwks_uri missing"))
+	}
+	if meta.EndSessionEndpoint != "" {
+		errs = append(errs, checkURL("end_session_endpoint", meta.EndSessionEndpoint, true))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+
+	c := &Client{cfg: cfg, meta: meta, log: cfg.Logger}
+	c.oauth = oauth2.Config{
+		ClientID:     cfg.ClientID,
+		ClientSecret: cfg.ClientSecret,
+		Endpoint: oauth2.Endpoint{
+			AuthURL:   meta.AuthorizationEndpoint,
+			TokenURL:  meta.TokenEndpoint,
+			AuthStyle: oauth2.AuthStyleInHeader,
+		},
+		RedirectURL: cfg.RedirectURL,
+		Scopes:      cfg.Scopes,
+	}
+	if cfg.AuthMethod != AuthMethodBasic {
+		c.oauth.Endpoint.AuthStyle = oauth2.AuthStyleInParams
+	}
+	if cfg.AuthMethod == AuthMethodNone {
+		c.oauth.ClientSecret = ""
+	}
+	c.keys = newKeySet(meta.JWKSURL, cfg)
+	c.verifier = oidc.NewVerifier(cfg.Issuer, c.keys, &oidc.Config{
+		ClientID:             cfg.ClientID,
+		SupportedSigningAlgs: cfg.SigningAlgs,
+		// go-oidc checks exp without leeway: shift its clock back by
+		// ClockSkew so that exp gets exactly that leeway.
+		Now: func() time.Time { return cfg.Now().Add(-cfg.ClockSkew) },
+	})
+	return c, nil
+}
+
+func withDefaults(cfg Config) Config {
+	cfg.Scopes = slices.Clone(cfg.Scopes)
+	if !slices.Contains(cfg.Scopes, "openid") {
+		cfg.Scopes = append([]string{"openid"}, cfg.Scopes...)
+	}
+	cfg.SigningAlgs = slices.Clone(cfg.SigningAlgs)
+	if len(cfg.SigningAlgs) == 0 {
+		cfg.SigningAlgs = []string{"RS256"}
+	}
+	cfg.DecryptionKeys = slices.Clone(cfg.DecryptionKeys)
+	if cfg.AuthMethod == "" {
+		cfg.AuthMethod = AuthMethodNone
+		if cfg.ClientSecret != "" {
+			cfg.AuthMethod = AuthMethodBasic
+		}
+	}
+	if cfg.ClockSkew == 0 {
+		cfg.ClockSkew = DefaultClockSkew
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: DefaultHTTPTimeout}
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return cfg
+}
+
+func (cfg *Config) validate() error {
+	var errs []error
+	if cfg.Issuer == "" {
+		errs = append(errs, errors.New("rp: Issuer is required"))
+	} else if err := checkURL("Issuer", cfg.Issuer, true); err != nil {
+		errs = append(errs, err)
+	} else if u, _ := url.Parse(cfg.Issuer); u.RawQuery != "" || u.ForceQuery {
+		errs = append(errs, errors.New("rp: Issuer must not have a query"))
+	}
+	if cfg.ClientID == "" {
+		errs = append(errs, errors.New("rp: ClientID is required"))
+	}
+	if cfg.RedirectURL == "" {
+		errs = append(errs, errors.New("rp: RedirectURL is required"))
+	} else {
+		errs = append(errs, checkURL("RedirectURL", cfg.RedirectURL, true))
+	}
+	if cfg.PostLogoutRedirectURL != "" {
+		errs = append(errs, checkURL("PostLogoutRedirectURL", cfg.PostLogoutRedirectURL, true))
+	}
+	if cfg.EndSessionURL != "" {
+		errs = append(errs, checkURL("EndSessionURL", cfg.EndSessionURL, true))
+	}
+	switch cfg.AuthMethod {
+	case AuthMethodBasic, AuthMethodPost:
+		if cfg.ClientSecret == "" {
+			errs = append(errs, fmt.Errorf("rp: AuthMethod %s requires ClientSecret", cfg.AuthMethod))
+		}
+	case AuthMethodNone:
+	default:
+		errs = append(errs, fmt.Errorf("rp: unknown AuthMethod %q", cfg.AuthMethod))
+	}
+	for _, s := range cfg.Scopes {
+		if s == "" || !validScope(s) {
+			errs = append(errs, fmt.Errorf("rp: invalid scope %q", s))
+		}
+	}
+	for _, alg := range cfg.SigningAlgs {
+		switch {
+		case !knownSigningAlg(alg):
+			errs = append(errs, fmt.Errorf("rp: unsupported signing algorithm %q", alg))
+		case isHMAC(alg) && cfg.ClientSecret == "":
+			errs = append(errs, fmt.Errorf("rp: signing algorithm %s requires ClientSecret", alg))
+		case isHMAC(alg) && len(cfg.ClientSecret) < hmacKeySize(alg):
+			// RFC 7518 §3.2: the key must be at least as long as the hash.
+			errs = append(errs, fmt.Errorf("rp: signing algorithm %s requires a ClientSecret of at least %d bytes", alg, hmacKeySize(alg)))
+		}
+	}
+	for i, k := range cfg.DecryptionKeys {
+		if k.Key == nil || k.IsPublic() || !k.Valid() {
+			errs = append(errs, fmt.Errorf("rp: DecryptionKeys[%d] is not a private key", i))
+		}
+	}
+	if cfg.ClockSkew < 0 {
+		errs = append(errs, errors.New("rp: ClockSkew must not be negative"))
+	}
+	return errors.Join(errs...)
+}
+
+// checkURL checks that raw is an absolute URL without fragment and, when
+// secure is true, uses https unless the host is loopback.
+func checkURL(name, raw string, secure bool) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("rp: %s: %w", name, err)
+	}
+	if !u.IsAbs() || u.Host == "" {
+		return fmt.Errorf("rp: %s %q is not an absolute URL", name, raw)
+	}
+	if u.Fragment != "" || strings.Contains(raw, "#") {
+		return fmt.Errorf("rp: %s %q must not have a fragment", name, raw)
+	}
+	switch u.Scheme {
+	case "https":
+	case "http":
+		if secure && !isLoopback(u.Hostname()) {
+			return fmt.Errorf("rp: %s %q must use https (http is allowed only for loopback hosts)", name, raw)
+		}
+	default:
+		return fmt.Errorf("rp: %s %q must use https", name, raw)
+	}
+	return nil
+}
+
+// isLoopback reports whether host is localhost or a loopback IP address
+// (127.0.0.0/8, ::1).
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Issuer returns the OP's issuer identifier.
+func (c *Client) Issuer() string { return c.cfg.Issuer }
+
+// ClientID returns the client identifier.
+func (c *Client) ClientID() string { return c.cfg.ClientID }
+
+// Config returns a copy of the configuration in use, with defaults applied.
+func (c *Client) Config() Config {
+	cfg := c.cfg
+	cfg.Scopes = slices.Clone(cfg.Scopes)
+	cfg.SigningAlgs = slices.Clone(cfg.SigningAlgs)
+	cfg.DecryptionKeys = slices.Clone(cfg.DecryptionKeys)
+	return cfg
+}
+
+// Metadata returns a copy of the OP metadata found by discovery. Its
+// EndSessionEndpoint is Config.EndSessionURL when that is set.
+func (c *Client) Metadata() Metadata { return c.meta.clone() }
+
+// Keys returns the OP's signing key set, shared by every verification this
+// Client does. Other packages (logout tokens) verify with it too.
+func (c *Client) Keys() *KeySet { return c.keys }
+
+// EncryptionRequired reports whether ID tokens must be encrypted (JWE),
+// which is so when Config.DecryptionKeys is set.
+func (c *Client) EncryptionRequired() bool { return len(c.cfg.DecryptionKeys) > 0 }
+
+func (c *Client) now() time.Time { return c.cfg.Now() }
+
+// httpContext returns ctx carrying the client's HTTP client for x/oauth2
+// and go-oidc.
+func (c *Client) httpContext(ctx context.Context) context.Context {
+	ctx = context.WithValue(ctx, oauth2.HTTPClient, c.cfg.HTTPClient)
+	return oidc.ClientContext(ctx, c.cfg.HTTPClient)
+}

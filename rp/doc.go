@@ -1,0 +1,43 @@
+// Package rp is the OpenID Connect client (relying party) of slo: discovery,
+// login with the authorization code flow, PKCE, state and nonce, ID token
+// validation, token refresh and revocation, and the request that starts
+// RP-initiated logout.
+//
+// A [Client] talks to one OP. [New] validates a [Config] and runs
+// discovery:
+//
+//	c, err := rp.New(ctx, rp.Config{
+//		Issuer:                "https://op.example",
+//		ClientID:              "app",
+//		ClientSecret:          secret,
+//		RedirectURL:           "https://app.example/callback",
+//		PostLogoutRedirectURL: "https://app.example/logged-out",
+//	})
+//
+// Login returns the authorization URL and a [LoginState] to keep, bound to
+// the browser, until the callback:
+//
+//	authURL, st, err := c.Login(rp.Prompt("login"))
+//	// save st (sealed cookie or server-side), redirect to authURL
+//
+// Callback checks the response against the state (state first, then
+// RFC 9207 iss, then error responses), exchanges the code and validates
+// the ID token ([Client.VerifyIDToken] lists the checks):
+//
+//	res, err := c.Callback(ctx, r.URL.Query(), st)
+//	// res.Issuer, res.Subject, res.SID index the new server-side session;
+//	// keep res.RawIDToken for id_token_hint
+//
+// To end the session at the OP, redirect to [Client.EndSessionURL] or
+// write the self-submitting form of [Client.WriteEndSessionForm]:
+//
+//	u, err := c.EndSessionURL(rp.LogoutParams{IDTokenHint: raw, State: s})
+//
+// The OP's signing keys are a [KeySet], cached and refetched (rate-limited)
+// on key rotation; the logout package verifies logout tokens with the same
+// KeySet. Only the algorithms in Config.SigningAlgs are accepted.
+//
+// Errors callers branch on are sentinels ([ErrState], [ErrIssuer],
+// [ErrInvalidIDToken], [ErrNoEndSessionEndpoint], [ErrNoRevocationEndpoint])
+// and the typed [*AuthError].
+package rp

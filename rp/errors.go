@@ -1,0 +1,46 @@
+package rp
+
+import "errors"
+
+// AuthError is an error response from the OP's authorization endpoint
+// (OpenID Connect Core 1.0 §3.1.2.6, RFC 6749 §4.1.2.1). Callback returns it
+// only after the state parameter has been checked, so a *AuthError is known
+// to answer this browser's own authorization request.
+type AuthError struct {
+	// Code is the error parameter, for example "access_denied" or
+	// "login_required".
+	Code string
+	// Description is the error_description parameter, if any. It is text
+	// from the OP, relayed by the browser: show it with care.
+	Description string
+	// URI is the error_uri parameter, if any.
+	URI string
+	// SessionState is the session_state parameter (Session Management 1.0),
+	// if any.
+	SessionState string
+}
+
+// Error returns the OAuth error code.
+func (e *AuthError) Error() string { return "rp: authorization error: " + e.Code }
+
+// Errors that callers branch on. Returned errors wrap them, so test with
+// errors.Is.
+var (
+	// ErrState means the state parameter of a callback was missing or did
+	// not match the login state kept for this browser, or there was no login
+	// state at all. Nothing else in such a response is trusted.
+	ErrState = errors.New("rp: state missing or mismatched")
+	// ErrIssuer means the iss parameter of an authorization response
+	// (RFC 9207) was wrong, or missing although the OP advertises
+	// authorization_response_iss_parameter_supported.
+	ErrIssuer = errors.New("rp: authorization response iss mismatch")
+	// ErrInvalidIDToken means an ID token failed validation (OpenID
+	// Connect Core 1.0 §3.1.3.7); the wrapping error says why.
+	ErrInvalidIDToken = errors.New("rp: invalid ID token")
+	// ErrNoEndSessionEndpoint means the OP has no end_session_endpoint and
+	// none was configured: RP-initiated logout can only be local.
+	ErrNoEndSessionEndpoint = errors.New("rp: OP has no end_session_endpoint")
+	// ErrNoRevocationEndpoint means the OP advertises no revocation_endpoint
+	// (RFC 7009).
+	ErrNoRevocationEndpoint = errors.New("rp: OP has no revocation_endpoint")
+)

@@ -1,0 +1,161 @@
+package rp
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/go-jose/go-jose/v4"
+)
+
+// idClaims are the ID token claims checked here in addition to go-oidc's
+// checks (iss, aud, exp, signature).
+type idClaims struct {
+	Subject  string          `json:"sub"`
+	AZP      *string         `json:"azp"`
+	Nonce    *string         `json:"nonce"`
+	IssuedAt *json.Number    `json:"iat"`
+	SID      string          `json:"sid"`
+	Events   json.RawMessage `json:"events"`
+}
+
+// VerifyIDToken validates an ID token as OpenID Connect Core 1.0 §3.1.3.7
+// requires and returns it:
+//
+//  1. if Config.DecryptionKeys is set, the token must be a JWE and is
+//     decrypted first; otherwise a JWE is refused;
+//  2. the signature is checked with Keys, using only Config.SigningAlgs;
+//  3. iss must equal the issuer exactly; aud must contain the client id;
+//     with several audiences azp must be present; azp, if present, must be
+//     the client id;
+//  4. exp must not have passed and iat must not be in the future, each
+//     with Config.ClockSkew leeway; sub and iat must be present;
+//  5. the nonce claim must equal nonce (constant-time compare). An empty
+//     nonce skips this check, as for ID tokens from a refresh (Core §12.2);
+//  6. a logout token is never accepted as an ID token: typ logout+jwt and
+//     any events claim are refused (cross-JWT confusion, RFC 8725 §3.11).
+//
+// Every failure wraps ErrInvalidIDToken; an expired token also wraps
+// *oidc.TokenExpiredError.
+func (c *Client) VerifyIDToken(ctx context.Context, raw, nonce string) (*oidc.IDToken, error) {
+	tok, _, err := c.verifyIDToken(ctx, raw, nonce, nonce != "")
+	return tok, err
+}
+
+func invalid(reason string, err error) error {
+	if err == nil {
+		return fmt.Errorf("%w: %s", ErrInvalidIDToken, reason)
+	}
+	return fmt.Errorf("%w: %s: %w", ErrInvalidIDToken, reason, err)
+}
+
+// verifyIDToken is VerifyIDToken; it also returns the sid claim.
+func (c *Client) verifyIDToken(ctx context.Context, raw, nonce string, checkNonce bool) (*oidc.IDToken, *idClaims, error) {
+	if raw == "" {
+		return nil, nil, invalid("empty", nil)
+	}
+	if c.EncryptionRequired() {
+		jws, err := c.Decrypt(raw)
+		if err != nil {
+			return nil, nil, invalid("decryption", err)
+		}
+		raw = jws
+	} else if strings.Count(raw, ".") == 4 {
+		return nil, nil, invalid("encrypted, but no DecryptionKeys are configured", nil)
+	}
+
+	jws, err := c.keys.Parse(raw)
+	if err != nil {
+		return nil, nil, invalid("malformed", err)
+	}
+	if len(jws.Signatures) != 1 {
+		return nil, nil, invalid("not exactly one signature", nil)
+	}
+	if typ, ok := jws.Signatures[0].Protected.ExtraHeaders[jose.HeaderType]; ok {
+		s, _ := typ.(string)
+		s = strings.ToLower(s)
+		if s == "logout+jwt" || s == "application/logout+jwt" {
+			return nil, nil, invalid("typ "+s+" is a logout token", nil)
+		}
+	}
+
+	tok, err := c.verifier.Verify(ctx, raw)
+	if err != nil {
+		return nil, nil, invalid("verification", err)
+	}
+	var cl idClaims
+	if err := tok.Claims(&cl); err != nil {
+		return nil, nil, invalid("claims", err)
+	}
+	if cl.Events != nil {
+		return nil, nil, invalid("events claim: a logout token is not an ID token", nil)
+	}
+	if cl.Subject == "" {
+		return nil, nil, invalid("sub missing", nil)
+	}
+	if len(tok.Audience) > 1 && cl.AZP == nil {
+		return nil, nil, invalid("several audiences but no azp", nil)
+	}
+	if cl.AZP != nil && *cl.AZP != c.cfg.ClientID {
+		return nil, nil, invalid(fmt.Sprintf("azp %q is not the client id", *cl.AZP), nil)
+	}
+	if cl.IssuedAt == nil {
+		return nil, nil, invalid("iat missing", nil)
+	}
+	if tok.IssuedAt.After(c.now().Add(c.cfg.ClockSkew)) {
+		return nil, nil, invalid("iat is in the future", nil)
+	}
+	if checkNonce {
+		if cl.Nonce == nil || subtle.ConstantTimeCompare([]byte(*cl.Nonce), []byte(nonce)) != 1 {
+			return nil, nil, invalid("nonce mismatch", nil)
+		}
+	}
+	return tok, &cl, nil
+}
+
+// JWE algorithms accepted for encrypted ID tokens. RSA1_5 is left out
+// (padding oracle); symmetric key wrapping with the client secret
+// (Core §10.2) is not supported.
+var (
+	jweKeyAlgs = []jose.KeyAlgorithm{
+		jose.RSA_OAEP, jose.RSA_OAEP_256,
+		jose.ECDH_ES, jose.ECDH_ES_A128KW, jose.ECDH_ES_A192KW, jose.ECDH_ES_A256KW,
+	}
+	jweContentEncs = []jose.ContentEncryption{
+		jose.A128CBC_HS256, jose.A192CBC_HS384, jose.A256CBC_HS512,
+		jose.A128GCM, jose.A192GCM, jose.A256GCM,
+	}
+)
+
+// Decrypt decrypts a compact JWE (an encrypted ID token) with
+// Config.DecryptionKeys and returns the nested compact JWS. Keys are chosen
+// by kid, or all are tried when the JWE names none. It verifies nothing
+// about the JWS.
+func (c *Client) Decrypt(raw string) (string, error) {
+	if !c.EncryptionRequired() {
+		return "", errors.New("rp: no DecryptionKeys configured")
+	}
+	jwe, err := jose.ParseEncryptedCompact(raw, jweKeyAlgs, jweContentEncs)
+	if err != nil {
+		return "", fmt.Errorf("rp: malformed JWE: %w", err)
+	}
+	kid := jwe.Header.KeyID
+	for i := range c.cfg.DecryptionKeys {
+		k := &c.cfg.DecryptionKeys[i]
+		if kid != "" && k.KeyID != "" && k.KeyID != kid {
+			continue
+		}
+		if k.Use != "" && k.Use != "enc" {
+			continue
+		}
+		payload, err := jwe.Decrypt(k.Key)
+		if err == nil {
+			return string(payload), nil
+		}
+	}
+	return "", errors.New("rp: no decryption key fits the JWE")
+}
