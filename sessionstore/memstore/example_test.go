@@ -1,0 +1,75 @@
+package memstore_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/oidc-slo/slo/sessionstore"
+	"github.com/oidc-slo/slo/sessionstore/memstore"
+)
+
+func Example() {
+	ctx := context.Background()
+	store := memstore.New(memstore.Config{})
+
+	now := time.Now()
+	for _, id := range []string{"session-a", "session-b"} {
+		err := store.Create(ctx, &sessionstore.Session{
+			ID:        id,
+			Issuer:    "https://op.example",
+			Subject:   "alice",
+			SID:       "op-session-1",
+			CreatedAt: now,
+			ExpiresAt: now.Add(12 * time.Hour),
+			Data:      sessionstore.Data{IDToken: "eyJ..."},
+		})
+		if err != nil {
+			fmt.Println(err)
+		}
+	}
+	s, err := store.Get(ctx, "session-a")
+	fmt.Println(s.Subject, s.SID, err)
+
+	// A back-channel logout token for the OP session ends both.
+	n, err := store.DeleteBySID(ctx, "https://op.example", "op-session-1")
+	fmt.Println(n, err)
+
+	_, err = store.Get(ctx, "session-b")
+	fmt.Println(errors.Is(err, sessionstore.ErrNotFound))
+	// Output:
+	// alice op-session-1 <nil>
+	// 2 <nil>
+	// true
+}
+
+func ExampleConfig() {
+	ctx := context.Background()
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	store := memstore.New(memstore.Config{Now: func() time.Time { return now }})
+
+	err := store.Create(ctx, &sessionstore.Session{
+		ID: "s", Issuer: "https://op.example", Subject: "bob",
+		CreatedAt: now, ExpiresAt: now.Add(time.Hour),
+	})
+	fmt.Println(err)
+
+	now = now.Add(time.Hour) // the session is gone at ExpiresAt
+	_, err = store.Get(ctx, "s")
+	fmt.Println(errors.Is(err, sessionstore.ErrNotFound))
+	// Output:
+	// <nil>
+	// true
+}
+
+func ExampleStore_Create() {
+	ctx := context.Background()
+	store := memstore.New(memstore.Config{})
+	s := &sessionstore.Session{ID: "s", Issuer: "https://op.example", Subject: "carol", ExpiresAt: time.Now().Add(time.Hour)}
+	fmt.Println(store.Create(ctx, s))
+	fmt.Println(errors.Is(store.Create(ctx, s), sessionstore.ErrExists))
+	// Output:
+	// <nil>
+	// true
+}
