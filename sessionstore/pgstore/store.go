@@ -1,0 +1,226 @@
+package pgstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/oidc-slo/slo/sessionstore"
+)
+
+// Config configures a Store.
+type Config struct {
+	// Pool is the connection pool. Required.
+	Pool *pgxpool.Pool
+	// Table is the session table, "name" or "schema.name", created by
+	// CreateSchema. Default DefaultTable.
+	Table string
+	// Now is the clock that decides whether a session is live (expires_at
+	// after Now); it is passed to every query, the database's clock is
+	// never used. Default time.Now.
+	Now func() time.Time
+}
+
+// Store is a sessionstore.Store on PostgreSQL. It is safe for concurrent use
+// and for use by many processes sharing one database.
+type Store struct {
+	pool *pgxpool.Pool
+	now  func() time.Time
+	sql  queries
+}
+
+// queries are the store's statements for its table.
+type queries struct {
+	get, create, update, identity, delete, deleteBySID, deleteBySubject, deleteExpired string
+}
+
+var _ sessionstore.Store = (*Store)(nil)
+
+// New returns a Store using cfg. It does not contact the database; call
+// CreateSchema first (or run SchemaSQL's statements in a migration).
+func New(cfg Config) (*Store, error) {
+	var errs []error
+	if cfg.Pool == nil {
+		errs = append(errs, errors.New("pgstore: Config.Pool is required"))
+	}
+	if cfg.Table == "" {
+		cfg.Table = DefaultTable
+	}
+	t, err := parseTable(cfg.Table)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Store{pool: cfg.Pool, now: cfg.Now, sql: newQueries(t.String())}, nil
+}
+
+func newQueries(t string) queries {
+	// deleted counts the rows a DELETE … RETURNING expires_at removed that
+	// were still live at $now.
+	const deleted = ` RETURNING expires_at) SELECT count(*) FILTER (WHERE expires_at > @now) FROM d`
+	return queries{
+		get: `SELECT issuer, subject, sid, created_at, expires_at, data FROM ` + t +
+			` WHERE id = @id AND expires_at > @now`,
+		// An expired row with the same id is replaced; a live one is not.
+		create: `INSERT INTO ` + t + ` AS s (id, issuer, subject, sid, created_at, expires_at, data)
+			VALUES (@id, @issuer, @subject, @sid, @created_at, @expires_at, @data)
+			ON CONFLICT (id) DO UPDATE SET issuer = excluded.issuer, subject = excluded.subject,
+				sid = excluded.sid, created_at = excluded.created_at,
+				expires_at = excluded.expires_at, data = excluded.data
+			WHERE s.expires_at <= @now`,
+		update: `UPDATE ` + t + ` SET created_at = @created_at, expires_at = @expires_at, data = @data
+			WHERE id = @id AND expires_at > @now
+				AND issuer = @issuer AND subject = @subject AND sid = @sid`,
+		identity: `SELECT issuer, subject, sid FROM ` + t + ` WHERE id = @id AND expires_at > @now`,
+		delete:   `WITH d AS (DELETE FROM ` + t + ` WHERE id = @id` + deleted,
+		// "sid <> ''" lets the planner use the partial (issuer, sid) index.
+		deleteBySID:     `WITH d AS (DELETE FROM ` + t + ` WHERE issuer = @issuer AND sid = @sid AND sid <> ''` + deleted,
+		deleteBySubject: `WITH d AS (DELETE FROM ` + t + ` WHERE issuer = @issuer AND subject = @subject` + deleted,
+		deleteExpired:   `DELETE FROM ` + t + ` WHERE expires_at <= @now`,
+	}
+}
+
+// Get implements sessionstore.Store with one SELECT.
+func (st *Store) Get(ctx context.Context, id string) (*sessionstore.Session, error) {
+	s := &sessionstore.Session{ID: id}
+	var data []byte
+	err := st.pool.QueryRow(ctx, st.sql.get, pgx.NamedArgs{"id": id, "now": st.now()}).
+		Scan(&s.Issuer, &s.Subject, &s.SID, &s.CreatedAt, &s.ExpiresAt, &data)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, sessionstore.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: get session: %w", err)
+	}
+	if err := json.Unmarshal(data, &s.Data); err != nil {
+		return nil, fmt.Errorf("pgstore: get session: decode data: %w", err)
+	}
+	return s, nil
+}
+
+// Create implements sessionstore.Store with one INSERT … ON CONFLICT, which
+// replaces a row with the same id only if that row has expired.
+func (st *Store) Create(ctx context.Context, s *sessionstore.Session) error {
+	args, err := st.args(s)
+	if err != nil {
+		return fmt.Errorf("pgstore: create session: %w", err)
+	}
+	tag, err := st.pool.Exec(ctx, st.sql.create, args)
+	if err != nil {
+		return fmt.Errorf("pgstore: create session: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return sessionstore.ErrExists
+	}
+	return nil
+}
+
+// Update implements sessionstore.Store with one UPDATE … WHERE expires_at >
+// now, which never inserts: a deleted or expired session stays gone.
+func (st *Store) Update(ctx context.Context, s *sessionstore.Session) error {
+	args, err := st.args(s)
+	if err != nil {
+		return fmt.Errorf("pgstore: update session: %w", err)
+	}
+	tag, err := st.pool.Exec(ctx, st.sql.update, args)
+	if err != nil {
+		return fmt.Errorf("pgstore: update session: %w", err)
+	}
+	if tag.RowsAffected() == 1 {
+		return nil
+	}
+	// Nothing written: tell a missing session from a changed identity. A
+	// session with the same identity found now was created after the
+	// UPDATE ran, which therefore still did not find it.
+	var iss, sub, sid string
+	err = st.pool.QueryRow(ctx, st.sql.identity, args).Scan(&iss, &sub, &sid)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return sessionstore.ErrNotFound
+	case err != nil:
+		return fmt.Errorf("pgstore: update session: %w", err)
+	case iss == s.Issuer && sub == s.Subject && sid == s.SID:
+		return sessionstore.ErrNotFound
+	}
+	return errors.New("pgstore: update session: Issuer, Subject and SID must not change")
+}
+
+func (st *Store) args(s *sessionstore.Session) (pgx.NamedArgs, error) {
+	if s == nil {
+		return nil, errors.New("nil session")
+	}
+	data, err := json.Marshal(s.Data)
+	if err != nil {
+		return nil, fmt.Errorf("encode data: %w", err)
+	}
+	return pgx.NamedArgs{
+		"id": s.ID, "issuer": s.Issuer, "subject": s.Subject, "sid": s.SID,
+		"created_at": s.CreatedAt, "expires_at": s.ExpiresAt, "data": data, "now": st.now(),
+	}, nil
+}
+
+// Delete implements sessionstore.Store with one DELETE.
+func (st *Store) Delete(ctx context.Context, id string) (int, error) {
+	n, err := st.count(ctx, st.sql.delete, pgx.NamedArgs{"id": id})
+	if err != nil {
+		return 0, fmt.Errorf("pgstore: delete session: %w", err)
+	}
+	return n, nil
+}
+
+// DeleteBySID implements sessionstore.Store with one DELETE.
+func (st *Store) DeleteBySID(ctx context.Context, issuer, sid string) (int, error) {
+	if sid == "" {
+		return 0, nil
+	}
+	n, err := st.count(ctx, st.sql.deleteBySID, pgx.NamedArgs{"issuer": issuer, "sid": sid})
+	if err != nil {
+		return 0, fmt.Errorf("pgstore: delete sessions by sid: %w", err)
+	}
+	return n, nil
+}
+
+// DeleteBySubject implements sessionstore.Store with one DELETE.
+func (st *Store) DeleteBySubject(ctx context.Context, issuer, subject string) (int, error) {
+	if subject == "" {
+		return 0, nil
+	}
+	n, err := st.count(ctx, st.sql.deleteBySubject, pgx.NamedArgs{"issuer": issuer, "subject": subject})
+	if err != nil {
+		return 0, fmt.Errorf("pgstore: delete sessions by subject: %w", err)
+	}
+	return n, nil
+}
+
+// count runs a DELETE that reports how many live sessions it removed;
+// expired rows it matches are removed too but not counted.
+func (st *Store) count(ctx context.Context, sql string, args pgx.NamedArgs) (int, error) {
+	args["now"] = st.now()
+	var n int
+	if err := st.pool.QueryRow(ctx, sql, args).Scan(&n); err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// DeleteExpired removes every expired session and reports how many it
+// removed. Expired sessions are never returned, so this only reclaims
+// space; run it periodically (for example hourly) from one replica or a
+// cron job. The store starts no goroutine of its own.
+func (st *Store) DeleteExpired(ctx context.Context) (int, error) {
+	tag, err := st.pool.Exec(ctx, st.sql.deleteExpired, pgx.NamedArgs{"now": st.now()})
+	if err != nil {
+		return 0, fmt.Errorf("pgstore: delete expired sessions: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
+}

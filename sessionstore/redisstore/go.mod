@@ -1,0 +1,19 @@
+module github.com/oidc-slo/slo/sessionstore/redisstore
+
+go 1.25.0
+
+require (
+	github.com/oidc-slo/slo v0.0.0
+	github.com/redis/go-redis/v9 v9.22.0
+)
+
+require (
+	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	github.com/coreos/go-oidc/v3 v3.21.0 // indirect
+	github.com/go-jose/go-jose/v4 v4.1.8 // indirect
+	go.uber.org/atomic v1.11.0 // indirect
+	golang.org/x/oauth2 v0.36.0 // indirect
+	golang.org/x/sys v0.30.0 // indirect
+)
+
+replace github.com/oidc-slo/slo => ../..

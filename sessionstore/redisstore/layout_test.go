@@ -1,0 +1,159 @@
+package redisstore_test
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/oidc-slo/slo/sessionstore"
+	"github.com/oidc-slo/slo/sessionstore/redisstore"
+)
+
+var b64 = base64.RawURLEncoding.EncodeToString
+
+// TestKeyLayout pins the key layout documented in README.md and the TTLs:
+// the record lives as long as the session, each index a minute longer.
+func TestKeyLayout(t *testing.T) {
+	c := localClient(t)
+	prefix := randomPrefix(t, c)
+	st := newStore(t, redisstore.Config{Client: c, Prefix: prefix})
+	ctx := t.Context()
+	now := time.Now()
+	s := &sessionstore.Session{ID: "id:1", Issuer: "https://op.example", Subject: "alice", SID: "sid{1}",
+		CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	if err := st.Create(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	record := prefix + "s:" + b64([]byte(s.ID))
+	bySID := prefix + "sid:" + b64([]byte(s.Issuer)) + ":" + b64([]byte(s.SID))
+	bySub := prefix + "sub:" + b64([]byte(s.Issuer)) + ":" + b64([]byte(s.Subject))
+	fields, err := c.HGetAll(ctx, record).Result()
+	if err != nil || fields["iss"] != s.Issuer || fields["sub"] != s.Subject || fields["sid"] != s.SID ||
+		fields["exp"] != fmt.Sprintf("%020d", s.ExpiresAt.UnixNano()) || fields["json"] == "" {
+		t.Errorf("record %s = %v, %v", record, fields, err)
+	}
+	for _, k := range []struct {
+		key      string
+		min, max time.Duration
+	}{
+		{record, 59 * time.Minute, time.Hour},
+		{bySID, time.Hour, 61*time.Minute + time.Second},
+		{bySub, time.Hour, 61*time.Minute + time.Second},
+	} {
+		ttl, err := c.PTTL(ctx, k.key).Result()
+		if err != nil || ttl < k.min || ttl > k.max {
+			t.Errorf("TTL of %s = %v, %v; want within [%v, %v]", k.key, ttl, err, k.min, k.max)
+		}
+	}
+	for _, key := range []string{bySID, bySub} {
+		ids, err := c.ZRange(ctx, key, 0, -1).Result()
+		if err != nil || len(ids) != 1 || ids[0] != s.ID {
+			t.Errorf("index %s = %q, %v; want [%q]", key, ids, err, s.ID)
+		}
+	}
+}
+
+// TestIndexBounded: deleted sessions' index entries are dropped once they
+// would have expired, so a subject that logs in again and again does not
+// grow its index without bound.
+func TestIndexBounded(t *testing.T) {
+	c := localClient(t)
+	prefix := randomPrefix(t, c)
+	clock := &fakeClock{t: time.Now()}
+	st := newStore(t, redisstore.Config{Client: c, Prefix: prefix, Now: clock.Now})
+	ctx := t.Context()
+	for i := range 50 {
+		now := clock.Now()
+		s := &sessionstore.Session{ID: "id-" + strconv.Itoa(i), Issuer: "iss", Subject: "alice",
+			CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+		if err := st.Create(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := st.Delete(ctx, s.ID); err != nil || n != 1 {
+			t.Fatalf("Delete = %d, %v", n, err)
+		}
+		clock.Advance(2 * time.Hour)
+	}
+	key := prefix + "sub:" + b64([]byte("iss")) + ":" + b64([]byte("alice"))
+	if n, err := c.ZCard(ctx, key).Result(); err != nil || n != 1 {
+		t.Fatalf("index holds %d entries, %v; want 1 (the latest)", n, err)
+	}
+}
+
+// TestNoResurrection deletes sessions while Updates run against them and
+// checks at the key level that no record was written back, not even an
+// expired one.
+func TestNoResurrection(t *testing.T) {
+	c := localClient(t)
+	prefix := randomPrefix(t, c)
+	st := newStore(t, redisstore.Config{Client: c, Prefix: prefix})
+	ctx := t.Context()
+	now := time.Now()
+	var ss []*sessionstore.Session
+	for i := range 20 {
+		s := &sessionstore.Session{ID: "id-" + strconv.Itoa(i), Issuer: "iss", Subject: "sub-" + strconv.Itoa(i),
+			SID: "shared", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+		if err := st.Create(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+		ss = append(ss, s)
+	}
+	// Each updater reports once when its first Update is done, and once
+	// when an Update that began after the delete is done.
+	var deleted atomic.Bool
+	before, after := make(chan struct{}, len(ss)), make(chan struct{}, len(ss))
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for _, s := range ss {
+		wg.Go(func() {
+			u := s.Clone()
+			u.ExpiresAt = u.ExpiresAt.Add(time.Hour)
+			reportedAfter := false
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				late := deleted.Load()
+				err := st.Update(ctx, u)
+				if i == 0 {
+					if err != nil {
+						t.Errorf("first Update(%q) = %v", u.ID, err)
+					}
+					before <- struct{}{}
+				}
+				if late && !reportedAfter {
+					if !errors.Is(err, sessionstore.ErrNotFound) {
+						t.Errorf("Update(%q) after DeleteBySID = %v, want ErrNotFound", u.ID, err)
+					}
+					after <- struct{}{}
+					reportedAfter = true
+				}
+			}
+		})
+	}
+	for range ss {
+		<-before
+	}
+	n, err := st.DeleteBySID(ctx, "iss", "shared")
+	if err != nil || n != len(ss) {
+		t.Errorf("DeleteBySID = %d, %v; want %d", n, err, len(ss))
+	}
+	deleted.Store(true)
+	for range ss {
+		<-after
+	}
+	close(stop)
+	wg.Wait()
+	for _, s := range ss {
+		if n, err := c.Exists(ctx, prefix+"s:"+b64([]byte(s.ID))).Result(); err != nil || n != 0 {
+			t.Errorf("record %q exists after DeleteBySID (%v)", s.ID, err)
+		}
+	}
+}

@@ -1,0 +1,165 @@
+package redisstore_test
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/oidc-slo/slo/sessionstore"
+	"github.com/oidc-slo/slo/sessionstore/redisstore"
+)
+
+// tripCounter is a go-redis hook counting round trips: every command sent on
+// its own and every pipeline is one.
+type tripCounter struct {
+	mu    sync.Mutex
+	trips int
+	cmds  int
+}
+
+func (c *tripCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (c *tripCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		c.add(1)
+		return next(ctx, cmd)
+	}
+}
+
+func (c *tripCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		c.add(len(cmds))
+		return next(ctx, cmds)
+	}
+}
+
+func (c *tripCounter) add(cmds int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.trips++
+	c.cmds += cmds
+}
+
+func (c *tripCounter) reset() (trips, cmds int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	trips, cmds = c.trips, c.cmds
+	c.trips, c.cmds = 0, 0
+	return trips, cmds
+}
+
+// commandStats returns the calls per command the server has counted
+// (INFO commandstats), for commands sent by clients and from scripts.
+func commandStats(t *testing.T, c *redis.Client) map[string]int {
+	t.Helper()
+	info, err := c.Info(t.Context(), "commandstats").Result()
+	if err != nil {
+		t.Fatalf("INFO commandstats: %v", err)
+	}
+	stats := make(map[string]int)
+	for line := range strings.Lines(info) {
+		name, rest, ok := strings.Cut(strings.TrimSpace(line), ":calls=")
+		if !ok {
+			continue
+		}
+		n, _, _ := strings.Cut(rest, ",")
+		stats[strings.TrimPrefix(name, "cmdstat_")], _ = strconv.Atoi(n)
+	}
+	return stats
+}
+
+// TestRoundTrips checks the documented number of round trips of every method
+// with a client hook, and the commands a dedicated server saw with INFO
+// commandstats: index deletes need at most two round trips and one script
+// per session, whatever the number of sessions.
+func TestRoundTrips(t *testing.T) {
+	srv := startServer(t, t.TempDir())
+	hook := &tripCounter{}
+	c := redis.NewClient(&redis.Options{Addr: srv.addr()})
+	t.Cleanup(func() { c.Close() })
+	c.AddHook(hook)
+	admin := redis.NewClient(&redis.Options{Addr: srv.addr()})
+	t.Cleanup(func() { admin.Close() })
+	st := newStore(t, redisstore.Config{Client: c})
+	ctx := t.Context()
+	if err := c.Ping(ctx).Err(); err != nil { // open the connection
+		t.Fatal(err)
+	}
+
+	const n = 50
+	now := time.Now()
+	mk := func(i int, sub, sid string) *sessionstore.Session {
+		return &sessionstore.Session{
+			ID: fmt.Sprintf("id-%s-%d", sub, i), Issuer: "https://op.example", Subject: sub, SID: sid,
+			CreatedAt: now, ExpiresAt: now.Add(time.Hour),
+		}
+	}
+	var bySID, bySub []*sessionstore.Session
+	for i := range n {
+		bySID = append(bySID, mk(i, "user-"+strconv.Itoa(i), "shared-sid"))
+		bySub = append(bySub, mk(i, "shared-user", "sid-"+strconv.Itoa(i)))
+	}
+
+	// measure runs op and checks its round trips (client hook) and the calls
+	// the server counted for the commands in stats (INFO commandstats, which
+	// includes the commands scripts run).
+	measure := func(name string, trips int, stats map[string]int, op func() error) {
+		t.Helper()
+		hook.reset()
+		if err := admin.ConfigResetStat(ctx).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if err := op(); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		gotTrips, _ := hook.reset()
+		if gotTrips != trips {
+			t.Errorf("%s: %d round trips, want %d", name, gotTrips, trips)
+		}
+		got := commandStats(t, admin)
+		for cmd, want := range stats {
+			if got[cmd] != want {
+				t.Errorf("%s: server saw %d %s, want %d (all: %v)", name, got[cmd], cmd, want, got)
+			}
+		}
+	}
+	for _, s := range append(bySID, bySub...) {
+		if err := st.Create(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := bySID[0]
+	// Get: one HGET and nothing else.
+	measure("Get", 1, map[string]int{"hget": 1, "eval": 0}, func() error { _, err := st.Get(ctx, s.ID); return err })
+	fresh := mk(n, "fresh", "fresh-sid")
+	// Create and Update: two index scripts, then the record script.
+	measure("Create", 2, map[string]int{"eval": 3}, func() error { return st.Create(ctx, fresh) })
+	measure("Update", 2, map[string]int{"eval": 3}, func() error { return st.Update(ctx, s) })
+	measure("Delete", 1, map[string]int{"eval": 1}, func() error { _, err := st.Delete(ctx, fresh.ID); return err })
+	// Index deletes: one ZRANGE, then one script per session, all in one
+	// pipeline.
+	measure("DeleteBySID", 2, map[string]int{"zrange": 1, "eval": n, "del": n}, func() error {
+		got, err := st.DeleteBySID(ctx, s.Issuer, "shared-sid")
+		if err == nil && got != n {
+			t.Errorf("DeleteBySID ended %d sessions, want %d", got, n)
+		}
+		return err
+	})
+	measure("DeleteBySubject", 2, map[string]int{"zrange": 1, "eval": n, "del": n}, func() error {
+		got, err := st.DeleteBySubject(ctx, s.Issuer, "shared-user")
+		if err == nil && got != n {
+			t.Errorf("DeleteBySubject ended %d sessions, want %d", got, n)
+		}
+		return err
+	})
+	measure("DeleteBySID unknown", 1, map[string]int{"zrange": 1, "eval": 0}, func() error {
+		_, err := st.DeleteBySID(ctx, s.Issuer, "unknown")
+		return err
+	})
+}

@@ -1,0 +1,70 @@
+package redisstore
+
+import "github.com/redis/go-redis/v9"
+
+// Every script touches exactly one key (KEYS[1]), so each runs on the node
+// that owns that key in Redis Cluster and is atomic there.
+//
+// A session record is a hash with the fields
+//
+//	iss, sub, sid  the session's identity, compared by the delete script
+//	exp            ExpiresAt as 20-digit, zero-padded Unix nanoseconds, so
+//	               that Lua can compare two times as strings exactly
+//	json           the whole session as JSON (see record.go)
+//
+// Times in ARGV use the same encoding and come from the store's clock
+// (Config.Now); key TTLs are relative (PEXPIRE / PX), see README.md.
+
+// createScript inserts a record unless a live one exists.
+// ARGV: now, exp, ttl ms, iss, sub, sid, json. Returns 1 if written, 0 if a
+// live session holds the id.
+var createScript = redis.NewScript(`
+local e = redis.call('HGET', KEYS[1], 'exp')
+if e and e > ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'iss', ARGV[4], 'sub', ARGV[5], 'sid', ARGV[6], 'exp', ARGV[2], 'json', ARGV[7])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1
+`)
+
+// updateScript replaces a live record with the same identity; it writes
+// nothing if the record is missing or expired (no resurrection).
+// ARGV: now, exp, ttl ms, iss, sub, sid, json. Returns 1 if written, 0 if
+// not live, -1 if the identity differs.
+var updateScript = redis.NewScript(`
+local v = redis.call('HMGET', KEYS[1], 'exp', 'iss', 'sub', 'sid')
+if not v[1] or v[1] <= ARGV[1] then return 0 end
+if v[2] ~= ARGV[4] or v[3] ~= ARGV[5] or v[4] ~= ARGV[6] then return -1 end
+redis.call('HSET', KEYS[1], 'exp', ARGV[2], 'json', ARGV[7])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1
+`)
+
+// deleteScript deletes a record, optionally only if its field ARGV[2]
+// equals ARGV[4] and its issuer equals ARGV[3] (index entries can outlive
+// the session they named). ARGV: now, field or "", iss, value. Returns 1 if
+// a live session was deleted, else 0.
+var deleteScript = redis.NewScript(`
+local v = redis.call('HMGET', KEYS[1], 'exp', 'iss', ARGV[2] ~= '' and ARGV[2] or 'exp')
+if not v[1] then return 0 end
+if ARGV[2] ~= '' and (v[2] ~= ARGV[3] or v[3] ~= ARGV[4]) then return 0 end
+redis.call('DEL', KEYS[1])
+if v[1] > ARGV[1] then return 1 end
+return 0
+`)
+
+// indexScript adds a session id to an index sorted set, scored by the
+// session's expiry in Unix milliseconds (never lowering a score), drops
+// entries that expired more than the grace period ago, and sets the key's
+// TTL to outlive its latest entry by the grace period.
+// ARGV: score, id, floor (now minus the grace period, Unix ms).
+var indexScript = redis.NewScript(`
+redis.call('ZADD', KEYS[1], 'GT', ARGV[1], ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[3])
+local top = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+if #top == 0 then return 0 end
+local ttl = math.floor(tonumber(top[2]) - tonumber(ARGV[3]))
+if ttl < 1 then ttl = 1 end
+redis.call('PEXPIRE', KEYS[1], ttl)
+return 1
+`)
