@@ -32,15 +32,24 @@ type MemoryReplayCache struct {
 	now func() time.Time
 
 	mu      sync.Mutex
-	entries map[replayKey]time.Time
-	order   []replayEntry // append order; expired entries are popped lazily
+	seq     uint64                    // numbers insertions
+	entries map[replayKey]replayValue // live or expired-but-not-reclaimed pairs
+	order   []replayEntry             // insertion log; stale records are dropped by reclaim
 }
 
 type replayKey struct{ issuer, id string }
 
-type replayEntry struct {
-	key     replayKey
+type replayValue struct {
 	expires time.Time
+	seq     uint64
+}
+
+// replayEntry is one record of the insertion log. It is current only while
+// entries[key].seq == seq, so a pair that was forgotten and recorded again
+// never has two current records.
+type replayEntry struct {
+	key replayKey
+	seq uint64
 }
 
 // DefaultReplayCacheSize is the number of live entries a MemoryReplayCache
@@ -58,7 +67,7 @@ func NewMemoryReplayCache(max int, now func() time.Time) *MemoryReplayCache {
 	if now == nil {
 		now = time.Now
 	}
-	return &MemoryReplayCache{max: max, now: now, entries: make(map[replayKey]time.Time)}
+	return &MemoryReplayCache{max: max, now: now, entries: make(map[replayKey]replayValue)}
 }
 
 // Seen implements [ReplayCache].
@@ -70,7 +79,7 @@ func (c *MemoryReplayCache) Seen(ctx context.Context, issuer, id string, expires
 	k := replayKey{issuer, id}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if exp, ok := c.entries[k]; ok && now.Before(exp) {
+	if e, ok := c.entries[k]; ok && now.Before(e.expires) {
 		return true, nil
 	}
 	if len(c.entries) >= c.max {
@@ -83,8 +92,9 @@ func (c *MemoryReplayCache) Seen(ctx context.Context, issuer, id string, expires
 		// Already expired: nothing to remember, and not seen.
 		return false, nil
 	}
-	c.entries[k] = expires
-	c.order = append(c.order, replayEntry{k, expires})
+	c.seq++
+	c.entries[k] = replayValue{expires, c.seq}
+	c.order = append(c.order, replayEntry{k, c.seq})
 	if len(c.order) > 2*c.max {
 		c.reclaim(now)
 	}
@@ -96,11 +106,11 @@ func (c *MemoryReplayCache) Seen(ctx context.Context, issuer, id string, expires
 func (c *MemoryReplayCache) reclaim(now time.Time) {
 	kept := c.order[:0]
 	for _, e := range c.order {
-		exp, ok := c.entries[e.key]
+		v, ok := c.entries[e.key]
 		switch {
-		case !ok || !exp.Equal(e.expires):
+		case !ok || v.seq != e.seq:
 			// superseded or already removed
-		case !now.Before(exp):
+		case !now.Before(v.expires):
 			delete(c.entries, e.key)
 		default:
 			kept = append(kept, e)
@@ -108,6 +118,28 @@ func (c *MemoryReplayCache) reclaim(now time.Time) {
 	}
 	clear(c.order[len(kept):])
 	c.order = kept
+}
+
+// ReplayForgetter is implemented by a [ReplayCache] that can drop a pair it
+// recorded. The [BackChannelHandler] uses it, when available, to forget a
+// token whose sessions could not be ended (a store failure answered with
+// 400), so that the OP's retry of the same token is not refused as a replay.
+type ReplayForgetter interface {
+	// Forget removes (issuer, id). Forgetting a missing pair succeeds.
+	Forget(ctx context.Context, issuer, id string) error
+}
+
+// Forget implements [ReplayForgetter].
+func (c *MemoryReplayCache) Forget(ctx context.Context, issuer, id string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	// The entry's record in order is dropped by the next reclaim, which
+	// skips records whose key is gone.
+	delete(c.entries, replayKey{issuer, id})
+	return nil
 }
 
 // Len reports how many entries the cache holds, expired or not.

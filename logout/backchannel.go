@@ -1,0 +1,417 @@
+package logout
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/oidc-slo/slo/sessionstore"
+)
+
+// Defaults of [BackChannelConfig].
+const (
+	// DefaultMaxBodyBytes bounds the back-channel request body.
+	DefaultMaxBodyBytes = 64 << 10
+	// DefaultStoreTimeout bounds the work done after a token was verified:
+	// the replay check, the Revoke hook and ending the sessions.
+	DefaultStoreTimeout = 5 * time.Second
+)
+
+// SubjectChecker is an optional interface of a [sessionstore.Store]. When
+// the handler's store implements it and a logout token names both sid and
+// sub, the handler refuses the token (400, nothing ended) if any session of
+// (issuer, sid) belongs to another subject (SPEC-CHECKLIST B-28). Without it
+// the handler ends the sid's sessions without that check.
+//
+// The check and the deletion are two store calls, not one atomic step: a
+// session of another subject created under the same (issuer, sid) in
+// between would be ended. An OP session has one user and a new login gets a
+// new sid, so only a misbehaving OP could cause that, and the token was
+// validly signed by that OP.
+type SubjectChecker interface {
+	// SubjectsBySID returns the subjects of the live sessions of
+	// (issuer, sid), in any order, possibly with repeats; none if there are
+	// no such sessions.
+	SubjectsBySID(ctx context.Context, issuer, sid string) ([]string, error)
+}
+
+// BackChannelConfig configures [NewBackChannelHandler].
+type BackChannelConfig struct {
+	// Verifier checks the logout tokens. Required.
+	Verifier *Verifier
+	// Store holds the sessions to end. Required.
+	Store sessionstore.Store
+	// ReplayCache remembers accepted (iss, jti) pairs. Default: a
+	// [MemoryReplayCache] of [DefaultReplayCacheSize] entries on the
+	// verifier's clock, which protects one process only; give replicas a
+	// shared cache.
+	ReplayCache ReplayCache
+	// ReplayCacheFailOpen accepts a token when the replay cache fails (the
+	// failure is logged at Error). By default such a token is refused with
+	// 400, which the OP may retry.
+	ReplayCacheFailOpen bool
+	// MaxBodyBytes bounds the request body; a larger one is answered with
+	// 413 Request Entity Too Large. Default [DefaultMaxBodyBytes].
+	MaxBodyBytes int64
+	// StoreTimeout bounds everything done after the token was verified.
+	// That work runs on a context detached from the request's cancellation,
+	// so an OP that hangs up cannot interrupt a half-done logout. Default
+	// [DefaultStoreTimeout].
+	StoreTimeout time.Duration
+	// OnLogout receives one [Event] (Channel [ChannelBackChannel]) per POST
+	// that carried a single, non-empty logout_token, whether it was
+	// accepted or not. Requests refused before that (wrong method, content
+	// type, oversized or malformed body, missing or repeated logout_token)
+	// are only logged.
+	OnLogout Hook
+	// Logger receives the handler's logs: rejections at Warn (with the
+	// reason), store and cache failures at Error, successes at Info. Nil
+	// means slog.Default(). Tokens are never logged.
+	Logger *slog.Logger
+	// Revoke, if set, is called with the verified token after the replay
+	// check and before the sessions are ended, for example to revoke the
+	// refresh tokens the application keeps for that user at the OP
+	// (RFC 7009; Back-Channel Logout §2.7 says refresh tokens issued without
+	// offline_access SHOULD be revoked). Its context is the detached one
+	// bounded by StoreTimeout. An error is logged at Error and does not stop
+	// the logout: the sessions are ended anyway.
+	Revoke func(ctx context.Context, t *Token) error
+}
+
+// BackChannelHandler is the relying party's backchannel_logout_uri: an
+// [http.Handler] that receives logout tokens POSTed by the OP and ends the
+// sessions they name (OpenID Connect Back-Channel Logout 1.0 §2.5–2.8).
+type BackChannelHandler struct {
+	verifier     *Verifier
+	store        sessionstore.Store
+	replay       ReplayCache
+	failOpen     bool
+	maxBody      int64
+	storeTimeout time.Duration
+	onLogout     Hook
+	logger       *slog.Logger
+	revoke       func(context.Context, *Token) error
+}
+
+// NewBackChannelHandler validates cfg and returns a handler. It reports
+// every problem in cfg at once.
+func NewBackChannelHandler(cfg BackChannelConfig) (*BackChannelHandler, error) {
+	var errs []error
+	if cfg.Verifier == nil {
+		errs = append(errs, errors.New("logout: BackChannelConfig.Verifier is nil"))
+	}
+	if cfg.Store == nil {
+		errs = append(errs, errors.New("logout: BackChannelConfig.Store is nil"))
+	}
+	if cfg.MaxBodyBytes < 0 {
+		errs = append(errs, errors.New("logout: BackChannelConfig.MaxBodyBytes is negative"))
+	}
+	if cfg.StoreTimeout < 0 {
+		errs = append(errs, errors.New("logout: BackChannelConfig.StoreTimeout is negative"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	h := &BackChannelHandler{
+		verifier:     cfg.Verifier,
+		store:        cfg.Store,
+		replay:       cfg.ReplayCache,
+		failOpen:     cfg.ReplayCacheFailOpen,
+		maxBody:      cfg.MaxBodyBytes,
+		storeTimeout: cfg.StoreTimeout,
+		onLogout:     cfg.OnLogout,
+		logger:       cfg.Logger,
+		revoke:       cfg.Revoke,
+	}
+	if h.replay == nil {
+		h.replay = NewMemoryReplayCache(0, cfg.Verifier.now)
+	}
+	if h.maxBody == 0 {
+		h.maxBody = DefaultMaxBodyBytes
+	}
+	if h.storeTimeout == 0 {
+		h.storeTimeout = DefaultStoreTimeout
+	}
+	return h, nil
+}
+
+func (h *BackChannelHandler) log() *slog.Logger {
+	if h.logger != nil {
+		return h.logger
+	}
+	return slog.Default()
+}
+
+// formContentType is the only media type a back-channel request may have.
+const formContentType = "application/x-www-form-urlencoded"
+
+// ServeHTTP handles one back-channel logout request. It answers exactly 200
+// with an empty body when the token is valid and its sessions were ended
+// (or were already gone), 400 with an OAuth-style JSON error when the
+// request or token is invalid or the sessions could not be ended, 405 (with
+// Allow: POST) for other methods and 413 for a body over the limit. Every
+// response carries Cache-Control: no-store.
+//
+// Only the body is read: a logout_token in the query string is ignored (and
+// so is missing). Unknown parameters are ignored; a logout_token given more
+// than once is refused.
+func (h *BackChannelHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	hdr := w.Header()
+	hdr["Cache-Control"] = []string{"no-store"}
+	hdr["Pragma"] = []string{"no-cache"}
+	ctx := r.Context()
+
+	if r.Method != http.MethodPost {
+		hdr["Allow"] = []string{http.MethodPost}
+		h.refuse(ctx, w, http.StatusMethodNotAllowed, "method not allowed", "method", r.Method)
+		return
+	}
+	raw, status, why := h.readToken(w, r)
+	if status != 0 {
+		h.refuse(ctx, w, status, why, "reason", why)
+		return
+	}
+
+	ev := Event{Channel: ChannelBackChannel}
+	tok, err := h.verifier.Verify(ctx, raw)
+	if err != nil {
+		ev.Err = err
+		h.log().WarnContext(ctx, "logout: back-channel logout token refused", "reason", reasonOf(err), "error", err)
+		h.finish(ctx, w, ev)
+		return
+	}
+	ev.Issuer, ev.SID, ev.Subject = tok.Issuer, tok.SID, tok.Subject
+
+	// From here on the work must not be cut short by the OP hanging up.
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.storeTimeout)
+	defer cancel()
+	ev.Ended, ev.Err = h.end(dctx, tok)
+	h.finish(ctx, w, ev)
+}
+
+// readToken checks the request's shape and returns the logout_token from
+// its body, or the status and a short reason to refuse it with.
+func (h *BackChannelHandler) readToken(w http.ResponseWriter, r *http.Request) (string, int, string) {
+	if ct := r.Header.Get("Content-Type"); ct != formContentType {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || mt != formContentType {
+			return "", http.StatusBadRequest, "content type is not " + formContentType
+		}
+	}
+	if r.ContentLength > h.maxBody {
+		return "", http.StatusRequestEntityTooLarge, "body too large"
+	}
+	body, err := readBody(http.MaxBytesReader(w, r.Body, h.maxBody), r.ContentLength)
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return "", http.StatusRequestEntityTooLarge, "body too large"
+		}
+		return "", http.StatusBadRequest, "reading body failed"
+	}
+	tok, why := logoutTokenParam(body)
+	if why != "" {
+		return "", http.StatusBadRequest, why
+	}
+	return tok, 0, ""
+}
+
+// readBody reads r whole, in one allocation when the length is known.
+func readBody(r io.Reader, contentLength int64) ([]byte, error) {
+	if contentLength <= 0 {
+		return io.ReadAll(r)
+	}
+	// One spare byte, so that reading to EOF does not grow the buffer.
+	buf := make([]byte, contentLength+1)
+	n, err := io.ReadFull(r, buf)
+	switch {
+	case err == io.ErrUnexpectedEOF || err == io.EOF:
+		return buf[:n], nil
+	case err != nil:
+		return nil, err
+	}
+	// Longer than announced: read the rest (still bounded by the caller).
+	rest, err := io.ReadAll(r)
+	return append(buf, rest...), err
+}
+
+// logoutTokenParam returns the single logout_token of a form-encoded body,
+// or why there is none. Like url.ParseQuery it splits on "&" only and
+// refuses a ";" anywhere; unlike it, it does not build a map or unescape
+// the parameters it ignores.
+func logoutTokenParam(body []byte) (string, string) {
+	var tok string
+	found := false
+	for len(body) > 0 {
+		var part []byte
+		part, body, _ = bytes.Cut(body, ampersand)
+		if bytes.IndexByte(part, ';') >= 0 {
+			return "", "malformed form body"
+		}
+		k, v, _ := bytes.Cut(part, equals)
+		if !isLogoutTokenKey(k) {
+			continue
+		}
+		if found {
+			return "", "logout_token repeated"
+		}
+		found = true
+		if !needsUnescape(v) {
+			tok = string(v) // the usual case: base64url and dots need no escaping
+			continue
+		}
+		var err error
+		if tok, err = url.QueryUnescape(string(v)); err != nil {
+			return "", "malformed logout_token"
+		}
+	}
+	switch {
+	case !found:
+		return "", "logout_token missing"
+	case tok == "":
+		return "", "logout_token empty"
+	default:
+		return tok, ""
+	}
+}
+
+// needsUnescape reports whether a form key or value has escapes.
+func needsUnescape(b []byte) bool {
+	return bytes.IndexByte(b, '%') >= 0 || bytes.IndexByte(b, '+') >= 0
+}
+
+var (
+	ampersand = []byte("&")
+	equals    = []byte("=")
+)
+
+// isLogoutTokenKey reports whether the form key k, once unescaped, is
+// "logout_token".
+func isLogoutTokenKey(k []byte) bool {
+	if string(k) == "logout_token" {
+		return true
+	}
+	if !needsUnescape(k) {
+		return false
+	}
+	s, err := url.QueryUnescape(string(k))
+	return err == nil && s == "logout_token"
+}
+
+// end does everything after a valid token: the sid/sub consistency check,
+// the replay check, the Revoke hook and ending the sessions.
+func (h *BackChannelHandler) end(ctx context.Context, tok *Token) (int, error) {
+	if err := h.checkSubject(ctx, tok); err != nil {
+		return 0, err
+	}
+	seen, err := h.replay.Seen(ctx, tok.Issuer, tok.JTI, h.verifier.replayUntil(tok))
+	switch {
+	case err != nil && !h.failOpen:
+		return 0, fmt.Errorf("logout: replay cache: %w", err)
+	case err != nil:
+		h.log().ErrorContext(ctx, "logout: replay cache failed; accepting the token (fail-open)", "error", err, "token", tok)
+	case seen:
+		return 0, &ValidationError{Reason: ReasonReplayed}
+	}
+	if h.revoke != nil {
+		if err := h.revoke(ctx, tok); err != nil {
+			h.log().ErrorContext(ctx, "logout: back-channel revoke hook failed; ending the sessions anyway", "error", err, "token", tok)
+		}
+	}
+	n, err := endSessions(ctx, h.store, tok)
+	if err != nil {
+		// Let the OP's retry of this very token through.
+		if f, ok := h.replay.(ReplayForgetter); ok {
+			if ferr := f.Forget(ctx, tok.Issuer, tok.JTI); ferr != nil {
+				h.log().ErrorContext(ctx, "logout: replay cache forget failed", "error", ferr, "token", tok)
+			}
+		}
+		return n, fmt.Errorf("logout: ending sessions: %w", err)
+	}
+	return n, nil
+}
+
+// checkSubject refuses a token naming both sid and sub when the sid's
+// sessions belong to another subject, if the store can tell
+// ([SubjectChecker]). This check and the deletion that follows are two
+// store calls; see SubjectChecker for why that is acceptable. It is kept
+// apart from endSessions so that an atomic store operation can replace both.
+func (h *BackChannelHandler) checkSubject(ctx context.Context, tok *Token) error {
+	if tok.SID == "" || tok.Subject == "" {
+		return nil
+	}
+	sc, ok := h.store.(SubjectChecker)
+	if !ok {
+		return nil
+	}
+	subs, err := sc.SubjectsBySID(ctx, tok.Issuer, tok.SID)
+	if err != nil {
+		return fmt.Errorf("logout: looking up sessions of sid: %w", err)
+	}
+	for _, s := range subs {
+		if s != tok.Subject {
+			return &ValidationError{Reason: ReasonSubjectMismatch}
+		}
+	}
+	return nil
+}
+
+// endSessions ends the sessions a verified token names: those of
+// (iss, sid) when it has a sid, else every session of (iss, sub).
+func endSessions(ctx context.Context, store sessionstore.Store, tok *Token) (int, error) {
+	if tok.SID != "" {
+		return store.DeleteBySID(ctx, tok.Issuer, tok.SID)
+	}
+	return store.DeleteBySubject(ctx, tok.Issuer, tok.Subject)
+}
+
+// finish emits ev, logs it and writes the response.
+func (h *BackChannelHandler) finish(ctx context.Context, w http.ResponseWriter, ev Event) {
+	h.onLogout.Emit(ctx, ev)
+	if ev.Err == nil {
+		h.log().InfoContext(ctx, "logout: back-channel logout", "event", ev)
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	var ve *ValidationError
+	if errors.As(ev.Err, &ve) {
+		if ve.Reason == ReasonReplayed || ve.Reason == ReasonSubjectMismatch {
+			h.log().WarnContext(ctx, "logout: back-channel logout token refused", "reason", ve.Reason, "event", ev)
+		}
+	} else {
+		h.log().ErrorContext(ctx, "logout: back-channel logout failed", "event", ev)
+	}
+	writeError(w, http.StatusBadRequest)
+}
+
+// refuse logs and answers a request refused before its token was looked at.
+func (h *BackChannelHandler) refuse(ctx context.Context, w http.ResponseWriter, status int, msg string, attrs ...any) {
+	h.log().WarnContext(ctx, "logout: back-channel request refused: "+msg, attrs...)
+	writeError(w, status)
+}
+
+// errorBody is the only error body the handler sends: OAuth 2.0 §5.2 style,
+// generic, never echoing the request.
+var errorBody = []byte(`{"error":"invalid_request","error_description":"the logout request is invalid or the logout failed"}` + "\n")
+
+func writeError(w http.ResponseWriter, status int) {
+	w.Header()["Content-Type"] = []string{"application/json"}
+	w.WriteHeader(status)
+	_, _ = w.Write(errorBody)
+}
+
+// reasonOf returns the ValidationError reason in err, or "".
+func reasonOf(err error) string {
+	var ve *ValidationError
+	if errors.As(err, &ve) {
+		return ve.Reason
+	}
+	return ""
+}
