@@ -1,0 +1,201 @@
+// Command demo runs slo end to end on loopback: one OpenID Provider (slo's
+// internal test OP) and two small applications that log in through it and
+// share single logout. Signing out of one application ends the session at
+// the OP, which then ends the other application's session through
+// back-channel and front-channel logout.
+//
+//	go run ./examples/demo
+//
+// With -issuer it runs one application against any real OP instead, and
+// prints the registration JSON to paste into the OP's client settings:
+//
+//	go run ./examples/demo -issuer https://op.example.com -client-id demo \
+//	    -client-secret s3cret -addr 127.0.0.1:8080
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"html/template"
+	"log"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"time"
+
+	"github.com/oidc-slo/slo/internal/testop"
+	"github.com/oidc-slo/slo/logout"
+	"github.com/oidc-slo/slo/middleware"
+	"github.com/oidc-slo/slo/rp"
+)
+
+func main() {
+	issuer := flag.String("issuer", "", "run one app against this OP instead of the built-in test OP")
+	clientID := flag.String("client-id", "slo-demo", "client_id registered at the OP (with -issuer)")
+	clientSecret := flag.String("client-secret", "", "client secret (with -issuer; empty for a public client)")
+	addr := flag.String("addr", "127.0.0.1:8080", "listen address of the app (with -issuer)")
+	flag.Parse()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	var err error
+	if *issuer != "" {
+		err = runOne(ctx, *issuer, *clientID, *clientSecret, *addr)
+	} else {
+		err = runDemo(ctx)
+	}
+	if err != nil {
+		log.Fatal(err)
+	}
+}
+
+// app is one demo application.
+type app struct {
+	name string
+	ln   net.Listener
+	base string
+	m    *middleware.Middleware
+}
+
+// runDemo starts the test OP and two apps, all on loopback ports.
+func runDemo(ctx context.Context) error {
+	op, err := testop.Start(testop.Config{}, "localhost:0")
+	if err != nil {
+		return err
+	}
+	defer op.Close()
+
+	var apps []*app
+	for _, name := range []string{"A", "B"} {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		a := &app{name: name, ln: ln, base: "http://" + ln.Addr().String()}
+		clientID := "demo-app-" + strings.ToLower(name)
+		secret := "secret-" + strings.ToLower(name)
+		if err := op.AddClient(testop.Client{
+			ID:                                clientID,
+			Secret:                            secret,
+			RedirectURIs:                      []string{a.base + "/callback"},
+			PostLogoutRedirectURIs:            []string{a.base + "/logged-out"},
+			FrontChannelLogoutURIs:            []string{a.base + "/frontchannel-logout"},
+			FrontChannelLogoutSessionRequired: true,
+			BackChannelLogoutURI:              a.base + "/backchannel-logout",
+			BackChannelLogoutSessionRequired:  true,
+		}); err != nil {
+			return err
+		}
+		if a.m, err = newMiddleware(ctx, op.Issuer(), clientID, secret, a.base, "slo_"+strings.ToLower(name)); err != nil {
+			return err
+		}
+		apps = append(apps, a)
+	}
+
+	fmt.Printf("slo demo\n  OP:    %s\n", op.Issuer())
+	for _, a := range apps {
+		fmt.Printf("  app %s: %s/\n", a.name, a.base)
+	}
+	fmt.Println("Open both apps, sign in to each (the OP logs in \"alice\" automatically),")
+	fmt.Println("then sign out of one: the other one's session ends too. Ctrl-C stops.")
+	return serve(ctx, apps)
+}
+
+// runOne runs one app against a real OP.
+func runOne(ctx context.Context, issuer, clientID, secret, addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	a := &app{name: clientID, ln: ln, base: "http://" + ln.Addr().String()}
+	if a.m, err = newMiddleware(ctx, issuer, clientID, secret, a.base, "slo"); err != nil {
+		return err
+	}
+	reg, _ := json.MarshalIndent(a.m.Registration(), "", "  ")
+	fmt.Printf("Register this client at %s:\n%s\n\nThen open %s/\n", issuer, reg, a.base)
+	return serve(ctx, []*app{a})
+}
+
+func newMiddleware(ctx context.Context, issuer, clientID, secret, base, cookie string) (*middleware.Middleware, error) {
+	client, err := rp.New(ctx, rp.Config{
+		Issuer:                issuer,
+		ClientID:              clientID,
+		ClientSecret:          secret,
+		RedirectURL:           base + "/callback",
+		PostLogoutRedirectURL: base + "/logged-out",
+		Scopes:                []string{"openid", "profile"},
+	})
+	if err != nil {
+		return nil, err
+	}
+	logger := slog.Default().With("app", clientID)
+	return middleware.New(middleware.Config{
+		Client:     client,
+		CookieName: cookie,
+		Logger:     logger,
+		OnLogout: func(ctx context.Context, e logout.Event) {
+			logger.InfoContext(ctx, "logout", "event", e)
+		},
+	})
+}
+
+func serve(ctx context.Context, apps []*app) error {
+	errc := make(chan error, len(apps))
+	var servers []*http.Server
+	for _, a := range apps {
+		mux := http.NewServeMux()
+		a.m.Register(mux)
+		mux.Handle("GET /{$}", a.m.LoadSession(http.HandlerFunc(a.home)))
+		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		servers = append(servers, srv)
+		go func() { errc <- srv.Serve(a.ln) }()
+	}
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		if !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, s := range servers {
+		s.Shutdown(shutdownCtx)
+	}
+	return nil
+}
+
+var homeTmpl = template.Must(template.New("home").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>slo demo app {{.Name}}</title></head>
+<body style="font-family: sans-serif; max-width: 40em; margin: 2em auto">
+<h1>App {{.Name}}</h1>
+{{if .Session}}
+<p id="status">Signed in as <b id="sub">{{.Session.Subject}}</b></p>
+<table>
+<tr><td>issuer</td><td>{{.Session.Issuer}}</td></tr>
+<tr><td>sid</td><td id="sid">{{.Session.SID}}</td></tr>
+<tr><td>session expires</td><td>{{.Session.ExpiresAt.Format "15:04:05"}}</td></tr>
+</table>
+<form method="post" action="/logout"><button id="signout" type="submit">Sign out</button></form>
+{{else}}
+<p id="status">Not signed in.</p>
+<p><a id="login" href="/login">Sign in</a></p>
+{{end}}
+</body></html>
+`))
+
+func (a *app) home(w http.ResponseWriter, r *http.Request) {
+	s, _ := middleware.SessionFromContext(r.Context())
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	homeTmpl.Execute(w, struct {
+		Name    string
+		Session any
+	}{a.name, s})
+}

@@ -1,0 +1,537 @@
+package middleware
+
+import (
+	"context"
+	"crypto/sha256"
+	"embed"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/oidc-slo/slo/logout"
+	"github.com/oidc-slo/slo/rp"
+	"github.com/oidc-slo/slo/sessionstore"
+)
+
+// Session Management 1.0 support: the RP iframe page, the script the
+// application's pages include, and the prompt=none re-check that runs when
+// the OP reports a change.
+//
+// Frames, all on the RP's origin except the OP's:
+//
+//	application page (SessionCheckSnippet: iframe + SessionCheckScriptPath)
+//	└─ SessionCheckPath: the RP iframe; polls the OP iframe every interval
+//	   ├─ check_session_iframe (OP origin)
+//	   └─ LoginPath?prompt=none (on "changed") → OP → callback, which
+//	      answers "refreshed <session_state>", "signed-out", "error" or
+//	      "confirm"; on "confirm" the application's page repeats the
+//	      re-check at top level (LoginPath?prompt=none&return_to=…)
+
+const (
+	// SessionCheckPath serves the RP iframe of Session Management 1.0
+	// (SessionCheckHandler).
+	SessionCheckPath = "/session-check"
+	// SessionCheckScriptPath serves the script the application's pages
+	// include next to the RP iframe (SessionCheckScriptHandler).
+	SessionCheckScriptPath = "/session-check.js"
+)
+
+// recheckGap is the least time between two prompt=none re-checks of one
+// browser tab; after three re-checks in a row that find the same user
+// although the OP said "changed", the page stops checking (Session
+// Management 1.0 §5.1: an OP that cannot read its cookies in a third-party
+// iframe reports "changed" every time).
+const recheckGap = time.Minute
+
+// defaultCheckInterval is the default Config.SessionCheckInterval.
+const defaultCheckInterval = 5 * time.Second
+
+// minCheckInterval is the least Config.SessionCheckInterval.
+const minCheckInterval = 100 * time.Millisecond
+
+//go:embed assets/check.js assets/recheck.js assets/app.js
+var assets embed.FS
+
+// script is an embedded script with its CSP source expression.
+type script struct {
+	text template.JS
+	hash string // 'sha256-…'
+}
+
+func mustScript(name string) script {
+	b, err := assets.ReadFile(name)
+	if err != nil {
+		panic(err)
+	}
+	sum := sha256.Sum256(b)
+	return script{text: template.JS(b), hash: "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"}
+}
+
+var (
+	checkScript   = mustScript("assets/check.js")
+	recheckScript = mustScript("assets/recheck.js")
+	appScript     = []byte(mustScript("assets/app.js").text)
+)
+
+var checkTmpl = template.Must(template.New("check").Parse(`<!doctype html>
+<html lang="en" data-state="loading" data-rp-origin="{{.RPOrigin}}" data-op-frame="{{.OPFrame}}" data-op-origin="{{.OPOrigin}}" data-client-id="{{.ClientID}}" data-session-state="{{.SessionState}}" data-key="{{.Key}}" data-interval="{{.Interval}}" data-recheck-gap="{{.RecheckGap}}" data-recheck="{{.Recheck}}" data-signed-out="{{.SignedOut}}">
+<head><meta charset="utf-8"><title>Session check</title></head>
+<body><script>{{.Script}}</script></body></html>
+`))
+
+var recheckTmpl = template.Must(template.New("recheck").Parse(`<!doctype html>
+<html lang="en" data-result="{{.Result}}" data-rp-origin="{{.RPOrigin}}">
+<head><meta charset="utf-8"><title>Session re-check</title></head>
+<body><script>{{.Script}}</script></body></html>
+`))
+
+// checkFrame is the OP's check_session_iframe, if the OP advertises one
+// that the RP iframe can use.
+type checkFrame struct {
+	url    string // the check_session_iframe URL
+	origin string // its origin, as a browser reports it in event.origin
+	authz  string // origin of the authorization endpoint (for frame-src)
+}
+
+// checkSessionFrame returns the OP's check_session_iframe, or false when
+// the OP advertises none (or one that is not an absolute http(s) URL with
+// an ASCII host): then session checking is off.
+func (m *Middleware) checkSessionFrame() (checkFrame, bool) {
+	md := m.client.Metadata()
+	o := webOrigin(md.CheckSessionIframe)
+	if o == "" {
+		return checkFrame{}, false
+	}
+	return checkFrame{url: md.CheckSessionIframe, origin: o, authz: webOrigin(md.AuthorizationEndpoint)}, true
+}
+
+// webOrigin returns the ASCII serialization of an http(s) URL's origin
+// (scheme://host[:port], lower case, no default port), as a browser
+// reports it in event.origin, or "" for anything else. Hosts that are not
+// plain ASCII are refused: browsers would report them in punycode.
+func webOrigin(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.Opaque != "" || u.User != nil {
+		return ""
+	}
+	scheme := strings.ToLower(u.Scheme)
+	if scheme != "http" && scheme != "https" {
+		return ""
+	}
+	host, port := strings.ToLower(u.Hostname()), u.Port()
+	if host == "" {
+		return ""
+	}
+	for i := 0; i < len(host); i++ {
+		c := host[i]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '.' || c == '-' || c == '_' || c == ':') {
+			return ""
+		}
+	}
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	if (scheme == "http" && port == "80") || (scheme == "https" && port == "443") {
+		port = ""
+	}
+	if port != "" {
+		host += ":" + port
+	}
+	return scheme + "://" + host
+}
+
+// SessionCheckSnippet returns the HTML an application puts in its pages
+// (anywhere in <body>) to notice, through Session Management 1.0, that the
+// user logged out at the OP: a hidden iframe of SessionCheckPath followed
+// by <script src="/session-check.js">. The page's Content-Security-Policy,
+// if any, must allow 'self' in script-src and frame-src.
+//
+// It renders nothing when the OP advertises no check_session_iframe, or
+// when ctx carries no session (see LoadSession and RequireLogin): the
+// check is only for pages of a logged-in user, and on an anonymous page it
+// would report "signed out" after every reload.
+//
+// When the check finds the user logged out, the script sets
+// data-slo-session="signed-out" on <html> and dispatches a cancelable
+// "slo:signed-out" event on window; unless a listener calls
+// preventDefault, the page reloads, so that the application shows the
+// signed-out state. When the check gives up (see SessionCheckHandler) it
+// sets data-slo-session="unchecked" and dispatches "slo:stopped".
+func (m *Middleware) SessionCheckSnippet(ctx context.Context) template.HTML {
+	if _, ok := SessionFromContext(ctx); !ok {
+		return ""
+	}
+	if _, ok := m.checkSessionFrame(); !ok {
+		return ""
+	}
+	return template.HTML(`<iframe id="slo-session-check" src="` + SessionCheckPath + `" data-recheck="` +
+		template.HTMLEscapeString(m.paths.login+"?prompt=none") + `" title="Session check" hidden></iframe>` +
+		`<script src="` + SessionCheckScriptPath + `"></script>`)
+}
+
+// SessionCheckScriptHandler returns the handler for GET
+// SessionCheckScriptPath: the small static script of SessionCheckSnippet
+// that relays the session check's findings to the application's page. It
+// answers 404 when the OP advertises no check_session_iframe.
+func (m *Middleware) SessionCheckScriptHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := m.checkSessionFrame(); !ok {
+			http.NotFound(w, r)
+			return
+		}
+		h := w.Header()
+		h.Set("Content-Type", "text/javascript; charset=utf-8")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Cache-Control", "no-cache")
+		if r.Method == http.MethodHead {
+			return
+		}
+		w.Write(appScript) //nolint:errcheck // the client went away
+	})
+}
+
+// SessionCheckHandler returns the handler for GET SessionCheckPath, the RP
+// iframe of Session Management 1.0. It answers 404 when the OP advertises
+// no check_session_iframe.
+//
+// The page is self-contained (no external scripts) with a strict
+// Content-Security-Policy: default-src 'none', the inline script allowed
+// by its hash, frames only from the RP itself and the OP's check-session
+// and authorization origins, frameable only by the RP's own pages, and
+// Cache-Control: no-store. It needs the request's session: without one it
+// tells its parent at once that the user is signed out. With one it loads
+// the OP's check_session_iframe in a hidden iframe (with an id) and posts
+// client_id + " " + session_state to that iframe's exact origin every
+// Config.SessionCheckInterval. It only processes messages whose origin is
+// the OP iframe's origin and whose source is that iframe, and whose data
+// is exactly "changed", "unchanged" or "error". A session without a
+// session_state, or with one containing a space, is not checked.
+//
+// On "changed" it stops polling and re-checks without leaving the page: a
+// hidden iframe loads LoginPath?prompt=none, which sends prompt=none and
+// the session's ID token as id_token_hint to the OP; the callback in that
+// iframe keeps the session and updates its session_state if the same user
+// (issuer, subject and sid) is still logged in, and otherwise ends the
+// session (emitting a logout event with ChannelSessionManagement). Then the
+// page resumes polling or tells the application's page that the user is
+// signed out. On "error" it never re-checks; it pauses polling and retries
+// after a minute, doubling the pause each time up to 15 minutes.
+//
+// Re-checks are rate-limited per browser tab: at most one a minute, and
+// after three in a row that found the same user (the OP said "changed" but
+// nothing had changed, as when the browser blocks the OP iframe's
+// third-party cookies) the check stops for this session and tells the
+// application's page.
+//
+// For tests and applications the page publishes its state on its <html>
+// element: data-state is one of loading, polling, unchanged, throttled,
+// rechecking, error, recheck-failed, stopped, disabled or signed-out, and
+// data-ignored counts the messages it ignored.
+func (m *Middleware) SessionCheckHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cf, ok := m.checkSessionFrame()
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		s, err := m.session(w, r)
+		if err != nil {
+			m.logger.ErrorContext(r.Context(), "slo: session check: loading session failed", slog.Any("error", err))
+			m.fail(w, r, err)
+			return
+		}
+		data := struct {
+			RPOrigin, OPFrame, OPOrigin, ClientID, SessionState, Key, Recheck string
+			Interval, RecheckGap                                              int64
+			SignedOut                                                         bool
+			Script                                                            template.JS
+		}{
+			RPOrigin:   m.origin,
+			OPFrame:    cf.url,
+			OPOrigin:   cf.origin,
+			ClientID:   m.client.ClientID(),
+			Interval:   m.checkInterval.Milliseconds(),
+			RecheckGap: recheckGap.Milliseconds(),
+			Recheck:    m.paths.login + "?prompt=none",
+			SignedOut:  s == nil,
+			Script:     checkScript.text,
+		}
+		if s != nil {
+			if validSessionState(s.Data.SessionState) {
+				data.SessionState = s.Data.SessionState
+			}
+			sum := sha256.Sum256([]byte("slo session check\x00" + s.ID))
+			data.Key = base64.RawURLEncoding.EncodeToString(sum[:12])
+		}
+		frameSrc := "'self' " + cf.origin
+		if cf.authz != "" && cf.authz != cf.origin {
+			frameSrc += " " + cf.authz
+		}
+		h := w.Header()
+		h.Set("Content-Type", "text/html; charset=utf-8")
+		h.Set("Cache-Control", "no-store")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("Content-Security-Policy", "default-src 'none'; script-src "+checkScript.hash+
+			"; frame-src "+frameSrc+"; frame-ancestors 'self'; base-uri 'none'; form-action 'none'")
+		if r.Method == http.MethodHead {
+			return
+		}
+		if err := checkTmpl.Execute(w, data); err != nil {
+			m.logger.ErrorContext(r.Context(), "slo: writing the session check page failed", slog.Any("error", err))
+		}
+	})
+}
+
+// validSessionState reports whether v can be checked: not empty, no space
+// (Session Management 1.0 §2), printable ASCII and of sane length.
+func validSessionState(v string) bool {
+	if v == "" || len(v) > 512 {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if v[i] <= ' ' || v[i] >= 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// The answers of a re-check to the session-check page.
+const (
+	recheckRefreshed = "refreshed" // + " " + new session_state, if any
+	recheckSignedOut = "signed-out"
+	recheckError     = "error"
+	// recheckConfirm: the OP refused prompt=none in a cross-site iframe,
+	// where a browser that blocks third-party cookies hides the OP's
+	// session from it. The application's page repeats the re-check at
+	// top level.
+	recheckConfirm = "confirm"
+)
+
+// startRecheck handles GET LoginPath?prompt=none, sent by the session-check
+// page after the OP reported "changed": it starts a prompt=none
+// authorization request with the session's ID token as id_token_hint. The
+// sealed login record names the session, so the callback can recognise the
+// re-check even when the browser withholds the session cookie after the
+// cross-site redirect from the OP. Besides prompt=none, only return_to is
+// accepted: it makes the re-check a top-level one, whose callback redirects
+// there instead of answering the session-check page. Requests from other
+// sites are refused (Sec-Fetch-Site).
+func (m *Middleware) startRecheck(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	ctx := r.Context()
+	var returnTo string
+	for k, vs := range r.URL.Query() {
+		switch {
+		case k == "prompt" && len(vs) == 1 && vs[0] == "none":
+		case k == "return_to" && len(vs) == 1:
+			rt, err := ValidReturnTo(vs[0])
+			if err != nil {
+				m.fail(w, r, err)
+				return
+			}
+			returnTo = rt
+		default:
+			m.fail(w, r, &Error{Status: http.StatusBadRequest, Err: errors.New("middleware: login: with prompt, only prompt=none and return_to are allowed")})
+			return
+		}
+	}
+	if _, ok := m.checkSessionFrame(); !ok {
+		m.fail(w, r, &Error{Status: http.StatusBadRequest, Err: errors.New("middleware: login: prompt=none is for the session check, and the OP has no check_session_iframe")})
+		return
+	}
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" {
+		m.logger.WarnContext(ctx, "slo: session re-check refused: not started by this site's pages", slog.String("sec_fetch_site", site))
+		m.fail(w, r, &Error{Status: http.StatusForbidden, Err: errors.New("middleware: login: prompt=none from another site")})
+		return
+	}
+	s, err := m.session(w, r)
+	if err != nil {
+		m.logger.ErrorContext(ctx, "slo: session re-check: loading session failed", slog.Any("error", err))
+		m.fail(w, r, err)
+		return
+	}
+	if s == nil {
+		m.finishRecheck(w, r, returnTo, recheckSignedOut)
+		return
+	}
+	opts := []rp.AuthOption{rp.Prompt("none")}
+	if hint := m.idTokenHint(ctx, s.Data.IDToken); hint != "" {
+		opts = append(opts, rp.IDTokenHint(hint))
+	}
+	authURL, st, err := m.client.Login(opts...)
+	if err != nil {
+		m.fail(w, r, err)
+		return
+	}
+	name := m.loginCookieName(st.State)
+	v, err := seal(m.sealer, name, loginRecord{State: *st, ReturnTo: returnTo, Recheck: s.ID}, m.now().Add(m.loginTTL))
+	if err != nil {
+		m.fail(w, r, err)
+		return
+	}
+	// The callback of an iframe re-check arrives after a redirect from the
+	// OP. Chromium 156 still sends Lax cookies there when the OP is another
+	// site (it sets Sec-Fetch-Site: cross-site but computes SameSite from
+	// the frame's ancestors); browsers that also count the redirect chain
+	// do not. SameSite=None avoids the question, but needs Secure: over
+	// plain http (development, tests) Lax is all there is.
+	sameSite := http.SameSiteLaxMode
+	if m.secure {
+		sameSite = http.SameSiteNoneMode
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: name, Value: v, Path: "/", MaxAge: int(m.loginTTL.Seconds()),
+		Secure: m.secure, HttpOnly: true, SameSite: sameSite,
+	})
+	http.Redirect(w, r, authURL, http.StatusFound)
+}
+
+// idTokenHint returns the ID token to send as id_token_hint: the stored one,
+// decrypted to its signed form if it is encrypted (Session Management and
+// RP-Initiated Logout ask for the signed token), or "" if that fails.
+func (m *Middleware) idTokenHint(ctx context.Context, raw string) string {
+	if raw == "" || !m.client.EncryptionRequired() || strings.Count(raw, ".") != 4 {
+		return raw
+	}
+	jws, err := m.client.Decrypt(raw)
+	if err != nil {
+		m.logger.WarnContext(ctx, "slo: session re-check: cannot decrypt the stored ID token; sending no id_token_hint", slog.Any("error", err))
+		return ""
+	}
+	return jws
+}
+
+// recheckCallback completes a prompt=none re-check in the callback and
+// answers the session-check page (iframe re-check) or redirects to the
+// return_to of a top-level one.
+func (m *Middleware) recheckCallback(w http.ResponseWriter, r *http.Request, rec loginRecord, params url.Values) {
+	m.finishRecheck(w, r, rec.ReturnTo, m.recheck(w, r, rec, params))
+}
+
+// recheck decides a re-check: the same user (issuer, subject and sid)
+// keeps the session, with the new session_state and tokens; an error
+// response from the OP (login_required, interaction_required,
+// consent_required, …), an invalid response or ID token, or another user
+// ends it. Failing to reach the OP or the store leaves the session alone
+// ("error"). An error response to an iframe re-check that came back from
+// another site is not trusted: the OP may not have seen its cookies there
+// ("confirm").
+func (m *Middleware) recheck(w http.ResponseWriter, r *http.Request, rec loginRecord, params url.Values) string {
+	ctx := r.Context()
+	if tok, ok := m.sessionToken(r); ok && SessionID(tok) != rec.Recheck {
+		// The browser logged in again meanwhile: the page that asked is out
+		// of date. Touch nothing; its reload shows the current session.
+		m.logger.InfoContext(ctx, "slo: session re-check for a session this browser no longer uses")
+		return recheckSignedOut
+	}
+	s, err := m.store.Get(ctx, rec.Recheck)
+	switch {
+	case errors.Is(err, sessionstore.ErrNotFound):
+		return recheckSignedOut
+	case err != nil:
+		m.logger.ErrorContext(ctx, "slo: session re-check: loading session failed", slog.Any("error", err))
+		return recheckError
+	}
+	res, err := m.client.Callback(ctx, params, &rec.State)
+	var ae *rp.AuthError
+	switch {
+	case errors.As(err, &ae) && rec.ReturnTo == "" && r.Header.Get("Sec-Fetch-Site") == "cross-site":
+		m.logger.InfoContext(ctx, "slo: session re-check: the OP refused prompt=none in a cross-site iframe; asking for a top-level re-check",
+			slog.String("error", ae.Code), slog.Any("session", s))
+		return recheckConfirm
+	case errors.As(err, &ae):
+		m.logger.InfoContext(ctx, "slo: session re-check: the OP answered with an error; ending the session",
+			slog.String("error", ae.Code), slog.Any("session", s))
+		return m.endRechecked(w, r, s)
+	case errors.Is(err, rp.ErrInvalidIDToken), errors.Is(err, rp.ErrIssuer), errors.Is(err, rp.ErrState):
+		m.logger.WarnContext(ctx, "slo: session re-check: invalid answer from the OP; ending the session", slog.Any("error", err))
+		return m.endRechecked(w, r, s)
+	case err != nil:
+		m.logger.WarnContext(ctx, "slo: session re-check failed; keeping the session", slog.Any("error", err))
+		return recheckError
+	}
+	if res.Issuer != s.Issuer || res.Subject != s.Subject || res.SID != s.SID {
+		// Another user, or a new OP session of the same user: the session
+		// this one belonged to has ended at the OP. (A new sid cannot be
+		// written to the session: the store indexes it.)
+		m.logger.InfoContext(ctx, "slo: session re-check found another user or OP session; ending the session", slog.Any("session", s))
+		return m.endRechecked(w, r, s)
+	}
+	n := s.Clone()
+	n.Data.SessionState = res.SessionState
+	n.Data.IDToken = res.RawIDToken
+	if res.Token != nil {
+		n.Data.AccessToken = res.Token.AccessToken
+		n.Data.TokenExpiry = res.Token.Expiry
+		if res.Token.RefreshToken != "" {
+			n.Data.RefreshToken = res.Token.RefreshToken
+		}
+	}
+	switch err := m.store.Update(ctx, n); {
+	case errors.Is(err, sessionstore.ErrNotFound):
+		return recheckSignedOut // logged out meanwhile: stays logged out
+	case err != nil:
+		m.logger.ErrorContext(ctx, "slo: session re-check: updating the session failed", slog.Any("error", err))
+		return recheckError
+	}
+	m.logger.InfoContext(ctx, "slo: session re-check: same user; session state updated", slog.Any("session", n))
+	if validSessionState(n.Data.SessionState) {
+		return recheckRefreshed + " " + n.Data.SessionState
+	}
+	return recheckRefreshed
+}
+
+// endRechecked ends session s after a re-check and emits its logout event.
+func (m *Middleware) endRechecked(w http.ResponseWriter, r *http.Request, s *sessionstore.Session) string {
+	ctx := r.Context()
+	ev := logout.Event{Channel: logout.ChannelSessionManagement, Issuer: s.Issuer, SID: s.SID, Subject: s.Subject}
+	n, err := m.store.Delete(ctx, s.ID)
+	if err != nil {
+		ev.Err = fmt.Errorf("%w: %w", ErrStore, err)
+		m.onLogout.Emit(ctx, ev)
+		m.logger.ErrorContext(ctx, "slo: session re-check: ending the session failed", slog.Any("error", ev.Err))
+		return recheckError
+	}
+	ev.Ended = n
+	m.onLogout.Emit(ctx, ev)
+	if tok, ok := m.sessionToken(r); ok && SessionID(tok) == s.ID {
+		m.clearCookie(w, m.cookieName)
+	}
+	m.logger.InfoContext(ctx, "slo: logged out by session check", slog.Any("session", s))
+	return recheckSignedOut
+}
+
+// finishRecheck redirects a top-level re-check (returnTo set) and otherwise
+// writes the small page that posts the result to its parent, the
+// session-check page, with the RP's origin as targetOrigin.
+func (m *Middleware) finishRecheck(w http.ResponseWriter, r *http.Request, returnTo, result string) {
+	if returnTo != "" {
+		w.Header().Set("Cache-Control", "no-store")
+		http.Redirect(w, r, returnTo, http.StatusSeeOther)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "default-src 'none'; script-src "+recheckScript.hash+
+		"; frame-ancestors 'self'; base-uri 'none'; form-action 'none'")
+	if r.Method == http.MethodHead {
+		return
+	}
+	err := recheckTmpl.Execute(w, struct {
+		Result, RPOrigin string
+		Script           template.JS
+	}{result, m.origin, recheckScript.text})
+	if err != nil {
+		m.logger.ErrorContext(r.Context(), "slo: writing the re-check answer failed", slog.Any("error", err))
+	}
+}

@@ -1,0 +1,163 @@
+package middleware
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// tokenLen is the length of a session token made by crypto/rand.Text: 26
+// characters of the base32 alphabet, 130 bits.
+const tokenLen = 26
+
+// newToken returns a fresh random session token for the browser's cookie.
+func newToken() string { return rand.Text() }
+
+// SessionID returns the session-store id for a session cookie token: the
+// unpadded base64url SHA-256 of the token. The store never sees the token
+// itself, so a leaked store dump cannot be replayed as cookies.
+func SessionID(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// validToken reports whether v has the shape of a token made by newToken.
+// Anything else is treated as "no session" without touching the store.
+func validToken(v string) bool {
+	if len(v) != tokenLen {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if !('A' <= c && c <= 'Z' || '2' <= c && c <= '7') {
+			return false
+		}
+	}
+	return true
+}
+
+// cookieValue returns the value of the first cookie called name in r's
+// Cookie headers without parsing every cookie, so the request path does not
+// allocate for it.
+func cookieValue(r *http.Request, name string) (string, bool) {
+	for _, line := range r.Header["Cookie"] {
+		for part := range strings.SplitSeq(line, ";") {
+			part = strings.TrimSpace(part)
+			k, v, ok := strings.Cut(part, "=")
+			if !ok || k != name {
+				continue
+			}
+			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
+				v = v[1 : len(v)-1]
+			}
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// sessionToken returns the well-formed session token in r's cookie, if any.
+func (m *Middleware) sessionToken(r *http.Request) (string, bool) {
+	v, ok := cookieValue(r, m.cookieName)
+	if !ok || !validToken(v) {
+		return "", false
+	}
+	return v, true
+}
+
+func (m *Middleware) setSessionCookie(w http.ResponseWriter, token string, expires time.Time) {
+	http.SetCookie(w, &http.Cookie{
+		Name:     m.cookieName,
+		Value:    token,
+		Path:     "/",
+		Expires:  expires,
+		MaxAge:   max(1, int(time.Until(expires).Seconds())),
+		Secure:   m.secure,
+		HttpOnly: true,
+		SameSite: http.SameSiteLaxMode,
+	})
+}
+
+func (m *Middleware) clearCookie(w http.ResponseWriter, name string) {
+	http.SetCookie(w, &http.Cookie{
+		Name:     name,
+		Value:    "",
+		Path:     "/",
+		MaxAge:   -1,
+		Secure:   m.secure,
+		HttpOnly: true,
+		SameSite: http.SameSiteLaxMode,
+	})
+}
+
+// sealer protects the short-lived login and logout records kept in cookies:
+// AES-256-GCM with the cookie name as additional data, so a record cannot be
+// moved from one cookie to another, read, or altered.
+type sealer struct{ aead cipher.AEAD }
+
+func newSealer(key []byte) (*sealer, error) {
+	k := sha256.Sum256(append([]byte("slo cookie sealing v1\x00"), key...))
+	block, err := aes.NewCipher(k[:])
+	if err != nil {
+		return nil, err
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, err
+	}
+	return &sealer{aead}, nil
+}
+
+var errBadSeal = errors.New("middleware: cookie record invalid or expired")
+
+// sealedRecord wraps a value with its expiry.
+type sealedRecord[T any] struct {
+	Exp   int64 `json:"exp"`
+	Value T     `json:"v"`
+}
+
+func seal[T any](s *sealer, name string, v T, exp time.Time) (string, error) {
+	plain, err := json.Marshal(sealedRecord[T]{Exp: exp.Unix(), Value: v})
+	if err != nil {
+		return "", fmt.Errorf("middleware: sealing cookie: %w", err)
+	}
+	nonce := make([]byte, s.aead.NonceSize(), s.aead.NonceSize()+len(plain)+s.aead.Overhead())
+	rand.Read(nonce)
+	out := s.aead.Seal(nonce, nonce, plain, []byte(name))
+	return base64.RawURLEncoding.EncodeToString(out), nil
+}
+
+// maxSealedLen bounds what unseal will decode; browsers cap a cookie at 4 KiB.
+const maxSealedLen = 4096
+
+func unseal[T any](s *sealer, name, value string, now time.Time) (T, error) {
+	var zero T
+	if len(value) > maxSealedLen {
+		return zero, errBadSeal
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(value)
+	if err != nil || len(raw) < s.aead.NonceSize()+s.aead.Overhead() {
+		return zero, errBadSeal
+	}
+	ns := s.aead.NonceSize()
+	plain, err := s.aead.Open(nil, raw[:ns], raw[ns:], []byte(name))
+	if err != nil {
+		return zero, errBadSeal
+	}
+	var rec sealedRecord[T]
+	if err := json.Unmarshal(plain, &rec); err != nil {
+		return zero, errBadSeal
+	}
+	if now.Unix() >= rec.Exp {
+		return zero, errBadSeal
+	}
+	return rec.Value, nil
+}

@@ -1,0 +1,193 @@
+package middleware
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/oidc-slo/slo/sessionstore"
+)
+
+type ctxKey struct{}
+
+// SessionFromContext returns the session that LoadSession or RequireLogin
+// put in ctx. The second result is false when the request has no live
+// session. The session is a copy: changing it changes nothing stored.
+func SessionFromContext(ctx context.Context) (*sessionstore.Session, bool) {
+	s, ok := ctx.Value(ctxKey{}).(*sessionstore.Session)
+	return s, ok && s != nil
+}
+
+// LoadSession returns a handler that looks up the request's session and, if
+// there is one, makes it available through SessionFromContext before
+// calling next. Requests without a live session reach next unchanged. A
+// store failure is logged and the request continues as not logged in.
+func (m *Middleware) LoadSession(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, err := m.session(w, r)
+		if err != nil {
+			m.logger.ErrorContext(r.Context(), "slo: loading session failed; continuing as not logged in", slog.Any("error", err))
+		}
+		if s != nil {
+			r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, s))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// RequireLogin returns a handler that calls next only for requests with a
+// live session (available through SessionFromContext). Other GET and HEAD
+// requests are redirected to the login path with the current path as
+// return_to; other methods get 401. A store failure fails closed: next is
+// not called and the error is reported through the ErrorHandler (503).
+func (m *Middleware) RequireLogin(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, err := m.session(w, r)
+		if err != nil {
+			m.logger.ErrorContext(r.Context(), "slo: loading session failed; refusing the request", slog.Any("error", err))
+			m.fail(w, r, err)
+			return
+		}
+		if s == nil {
+			if r.Method != http.MethodGet && r.Method != http.MethodHead {
+				w.Header().Set("Cache-Control", "no-store")
+				http.Error(w, http.StatusText(http.StatusUnauthorized), http.StatusUnauthorized)
+				return
+			}
+			target := m.paths.login
+			if rt, err := ValidReturnTo(r.URL.RequestURI()); err == nil && rt != m.paths.landing {
+				target += "?return_to=" + url.QueryEscape(rt)
+			}
+			w.Header().Set("Cache-Control", "no-store")
+			http.Redirect(w, r, target, http.StatusSeeOther)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, s)))
+	})
+}
+
+// session returns the live session of the request's cookie, or nil. It
+// slides the idle timeout and refreshes expired access tokens, never
+// bringing back a session that was logged out meanwhile. An error means the
+// store failed; the session is then nil.
+func (m *Middleware) session(w http.ResponseWriter, r *http.Request) (*sessionstore.Session, error) {
+	token, ok := m.sessionToken(r)
+	if !ok {
+		return nil, nil
+	}
+	ctx := r.Context()
+	s, err := m.store.Get(ctx, SessionID(token))
+	switch {
+	case errors.Is(err, sessionstore.ErrNotFound):
+		m.clearCookie(w, m.cookieName)
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("%w: %w", ErrStore, err)
+	}
+	now := m.now()
+	if m.idle > 0 {
+		if s, err = m.slide(ctx, s, now); s == nil || err != nil {
+			if s == nil && err == nil {
+				m.clearCookie(w, m.cookieName)
+			}
+			return nil, err
+		}
+	}
+	if s.Data.RefreshToken != "" && !s.Data.TokenExpiry.IsZero() && !now.Before(s.Data.TokenExpiry.Add(-refreshAhead)) {
+		if s, err = m.refresh(ctx, s); s == nil || err != nil {
+			if s == nil && err == nil {
+				m.clearCookie(w, m.cookieName)
+			}
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// refreshAhead is how long before the access token's expiry it is renewed.
+const refreshAhead = 30 * time.Second
+
+// slide moves the idle deadline forward. It writes only when a tenth of the
+// idle timeout has passed since the last write, so busy sessions do not
+// write on every request.
+func (m *Middleware) slide(ctx context.Context, s *sessionstore.Session, now time.Time) (*sessionstore.Session, error) {
+	limit := s.CreatedAt.Add(m.absolute)
+	next := now.Add(m.idle)
+	if next.After(limit) {
+		next = limit
+	}
+	if next.Sub(s.ExpiresAt) < m.idle/10 {
+		return s, nil
+	}
+	s.ExpiresAt = next
+	switch err := m.store.Update(ctx, s); {
+	case errors.Is(err, sessionstore.ErrNotFound):
+		return nil, nil // logged out meanwhile: stays logged out
+	case err != nil:
+		return nil, fmt.Errorf("%w: %w", ErrStore, err)
+	}
+	return s, nil
+}
+
+// refresh renews the session's tokens with its refresh token. Concurrent
+// requests of one session share one refresh. A failure at the OP keeps the
+// session with its old tokens (the app sees TokenExpiry in the past); a
+// session deleted meanwhile stays deleted.
+func (m *Middleware) refresh(ctx context.Context, s *sessionstore.Session) (*sessionstore.Session, error) {
+	g := &m.refreshing
+	g.mu.Lock()
+	if c, ok := g.calls[s.ID]; ok {
+		g.mu.Unlock()
+		select {
+		case <-c.done:
+			return c.sess.Clone(), c.err
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w: %w", ErrStore, ctx.Err())
+		}
+	}
+	c := &refreshCall{done: make(chan struct{})}
+	if g.calls == nil {
+		g.calls = make(map[string]*refreshCall)
+	}
+	g.calls[s.ID] = c
+	g.mu.Unlock()
+	defer func() {
+		g.mu.Lock()
+		delete(g.calls, s.ID)
+		g.mu.Unlock()
+		close(c.done)
+	}()
+
+	c.sess, c.err = m.doRefresh(ctx, s)
+	return c.sess.Clone(), c.err
+}
+
+func (m *Middleware) doRefresh(ctx context.Context, s *sessionstore.Session) (*sessionstore.Session, error) {
+	res, err := m.client.Refresh(ctx, s.Data.RefreshToken, s.Subject)
+	if err != nil {
+		m.logger.WarnContext(ctx, "slo: token refresh failed; keeping the old tokens", slog.Any("session", s), slog.Any("error", err))
+		return s, nil
+	}
+	n := s.Clone()
+	if res.Token != nil {
+		n.Data.AccessToken = res.Token.AccessToken
+		n.Data.TokenExpiry = res.Token.Expiry
+		if res.Token.RefreshToken != "" {
+			n.Data.RefreshToken = res.Token.RefreshToken
+		}
+	}
+	if res.RawIDToken != "" {
+		n.Data.IDToken = res.RawIDToken
+	}
+	switch err := m.store.Update(ctx, n); {
+	case errors.Is(err, sessionstore.ErrNotFound):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("%w: %w", ErrStore, err)
+	}
+	return n, nil
+}
