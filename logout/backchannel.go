@@ -20,33 +20,21 @@ const (
 	// DefaultMaxBodyBytes bounds the back-channel request body.
 	DefaultMaxBodyBytes = 64 << 10
 	// DefaultStoreTimeout bounds the work done after a token was verified:
-	// the replay check, the Revoke hook and ending the sessions.
+	// the replay check, ending the sessions and the Revoke hook.
 	DefaultStoreTimeout = 5 * time.Second
 )
-
-// SubjectChecker is an optional interface of a [sessionstore.Store]. When
-// the handler's store implements it and a logout token names both sid and
-// sub, the handler refuses the token (400, nothing ended) if any session of
-// (issuer, sid) belongs to another subject (SPEC-CHECKLIST B-28). Without it
-// the handler ends the sid's sessions without that check.
-//
-// The check and the deletion are two store calls, not one atomic step: a
-// session of another subject created under the same (issuer, sid) in
-// between would be ended. An OP session has one user and a new login gets a
-// new sid, so only a misbehaving OP could cause that, and the token was
-// validly signed by that OP.
-type SubjectChecker interface {
-	// SubjectsBySID returns the subjects of the live sessions of
-	// (issuer, sid), in any order, possibly with repeats; none if there are
-	// no such sessions.
-	SubjectsBySID(ctx context.Context, issuer, sid string) ([]string, error)
-}
 
 // BackChannelConfig configures [NewBackChannelHandler].
 type BackChannelConfig struct {
 	// Verifier checks the logout tokens. Required.
 	Verifier *Verifier
-	// Store holds the sessions to end. Required.
+	// Store holds the sessions to end. Required. When it implements
+	// [sessionstore.SIDSubjectDeleter] (memstore, redisstore and pgstore
+	// do), a token naming both sid and sub whose sid has a live session of
+	// another subject is refused with 400 ([ReasonSubjectMismatch]) and
+	// ends nothing (SPEC-CHECKLIST B-28). A store without it gets
+	// DeleteBySID for such a token: the sid's sessions end whatever their
+	// subject, and B-28 is not enforced.
 	Store sessionstore.Store
 	// ReplayCache remembers accepted (iss, jti) pairs. Default: a
 	// [MemoryReplayCache] of [DefaultReplayCacheSize] entries on the
@@ -76,12 +64,15 @@ type BackChannelConfig struct {
 	// means slog.Default(). Tokens are never logged.
 	Logger *slog.Logger
 	// Revoke, if set, is called with the verified token after the replay
-	// check and before the sessions are ended, for example to revoke the
-	// refresh tokens the application keeps for that user at the OP
-	// (RFC 7009; Back-Channel Logout §2.7 says refresh tokens issued without
-	// offline_access SHOULD be revoked). Its context is the detached one
-	// bounded by StoreTimeout. An error is logged at Error and does not stop
-	// the logout: the sessions are ended anyway.
+	// check and after the store was asked to end the sessions (whether or
+	// not that succeeded), for example to revoke the refresh tokens the
+	// application keeps for that user at the OP (RFC 7009; Back-Channel
+	// Logout §2.7 says refresh tokens issued without offline_access SHOULD
+	// be revoked). It is not called for a token refused as a replay or for
+	// a subject mismatch (B-28: nothing is destroyed), which the store
+	// only detects while ending the sessions. Its context is the detached
+	// one bounded by StoreTimeout. An error is logged at Error and does not
+	// change the response.
 	Revoke func(ctx context.Context, t *Token) error
 }
 
@@ -305,12 +296,10 @@ func isLogoutTokenKey(k []byte) bool {
 	return err == nil && s == "logout_token"
 }
 
-// end does everything after a valid token: the sid/sub consistency check,
-// the replay check, the Revoke hook and ending the sessions.
+// end does everything after a valid token: the replay check, ending the
+// sessions (with the sid/sub consistency check when the store offers it)
+// and the Revoke hook.
 func (h *BackChannelHandler) end(ctx context.Context, tok *Token) (int, error) {
-	if err := h.checkSubject(ctx, tok); err != nil {
-		return 0, err
-	}
 	seen, err := h.replay.Seen(ctx, tok.Issuer, tok.JTI, h.verifier.replayUntil(tok))
 	switch {
 	case err != nil && !h.failOpen:
@@ -320,56 +309,51 @@ func (h *BackChannelHandler) end(ctx context.Context, tok *Token) (int, error) {
 	case seen:
 		return 0, &ValidationError{Reason: ReasonReplayed}
 	}
+	n, err := endSessions(ctx, h.store, tok)
+	if errors.Is(err, sessionstore.ErrSubjectMismatch) {
+		// Refused, and refused tokens are not remembered: a retry is
+		// judged again rather than reported as a replay.
+		h.forget(ctx, tok)
+		return 0, &ValidationError{Reason: ReasonSubjectMismatch, Err: err}
+	}
 	if h.revoke != nil {
-		if err := h.revoke(ctx, tok); err != nil {
-			h.log().ErrorContext(ctx, "logout: back-channel revoke hook failed; ending the sessions anyway", "error", err, "token", tok)
+		if rerr := h.revoke(ctx, tok); rerr != nil {
+			h.log().ErrorContext(ctx, "logout: back-channel revoke hook failed", "error", rerr, "token", tok)
 		}
 	}
-	n, err := endSessions(ctx, h.store, tok)
 	if err != nil {
 		// Let the OP's retry of this very token through.
-		if f, ok := h.replay.(ReplayForgetter); ok {
-			if ferr := f.Forget(ctx, tok.Issuer, tok.JTI); ferr != nil {
-				h.log().ErrorContext(ctx, "logout: replay cache forget failed", "error", ferr, "token", tok)
-			}
-		}
+		h.forget(ctx, tok)
 		return n, fmt.Errorf("logout: ending sessions: %w", err)
 	}
 	return n, nil
 }
 
-// checkSubject refuses a token naming both sid and sub when the sid's
-// sessions belong to another subject, if the store can tell
-// ([SubjectChecker]). This check and the deletion that follows are two
-// store calls; see SubjectChecker for why that is acceptable. It is kept
-// apart from endSessions so that an atomic store operation can replace both.
-func (h *BackChannelHandler) checkSubject(ctx context.Context, tok *Token) error {
-	if tok.SID == "" || tok.Subject == "" {
-		return nil
-	}
-	sc, ok := h.store.(SubjectChecker)
+// forget drops tok's (iss, jti) from the replay cache, if the cache can.
+func (h *BackChannelHandler) forget(ctx context.Context, tok *Token) {
+	f, ok := h.replay.(ReplayForgetter)
 	if !ok {
-		return nil
+		return
 	}
-	subs, err := sc.SubjectsBySID(ctx, tok.Issuer, tok.SID)
-	if err != nil {
-		return fmt.Errorf("logout: looking up sessions of sid: %w", err)
+	if err := f.Forget(ctx, tok.Issuer, tok.JTI); err != nil {
+		h.log().ErrorContext(ctx, "logout: replay cache forget failed", "error", err, "token", tok)
 	}
-	for _, s := range subs {
-		if s != tok.Subject {
-			return &ValidationError{Reason: ReasonSubjectMismatch}
-		}
-	}
-	return nil
 }
 
-// endSessions ends the sessions a verified token names: those of
-// (iss, sid) when it has a sid, else every session of (iss, sub).
+// endSessions ends the sessions a verified token names. With a sid, those
+// of (iss, sid); if the token also has a sub and the store is a
+// [sessionstore.SIDSubjectDeleter], only when none of them belongs to
+// another subject, in one atomic store call (otherwise nothing ends and the
+// error matches [sessionstore.ErrSubjectMismatch]). Without a sid, every
+// session of (iss, sub).
 func endSessions(ctx context.Context, store sessionstore.Store, tok *Token) (int, error) {
-	if tok.SID != "" {
-		return store.DeleteBySID(ctx, tok.Issuer, tok.SID)
+	if tok.SID == "" {
+		return store.DeleteBySubject(ctx, tok.Issuer, tok.Subject)
 	}
-	return store.DeleteBySubject(ctx, tok.Issuer, tok.Subject)
+	if d, ok := store.(sessionstore.SIDSubjectDeleter); ok && tok.Subject != "" {
+		return d.DeleteBySIDAndSubject(ctx, tok.Issuer, tok.SID, tok.Subject)
+	}
+	return store.DeleteBySID(ctx, tok.Issuer, tok.SID)
 }
 
 // finish emits ev, logs it and writes the response.

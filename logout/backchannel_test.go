@@ -42,20 +42,25 @@ func without(drop ...string) []string {
 	return slices.DeleteFunc(allSessionIDs(), func(id string) bool { return slices.Contains(drop, id) })
 }
 
-// testStore is a memstore that also implements SubjectChecker by keeping
-// the ids of the sessions it created (test-only; a real store indexes them).
+// testStore is a memstore with failure injection on its deletes. The B-28
+// check (DeleteBySIDAndSubject) is memstore's own; the wrapper only adds
+// the hooks below.
 type testStore struct {
 	*memstore.Store
-	mu  sync.Mutex
-	ids []string
 
-	deleteErr error                     // returned by DeleteBySID/DeleteBySubject
-	onDelete  func(ctx context.Context) // called first by DeleteBySID/DeleteBySubject
+	deleteErr error                     // returned by the index deletes
+	onDelete  func(ctx context.Context) // called first by the index deletes
 }
 
 func newTestStore(t testing.TB) *testStore {
 	t.Helper()
-	s := &testStore{Store: memstore.New(memstore.Config{Now: func() time.Time { return testNow }})}
+	return &testStore{Store: newFixtureMemstore(t)}
+}
+
+// newFixtureMemstore returns a memstore holding fixtureSessions.
+func newFixtureMemstore(t testing.TB) *memstore.Store {
+	t.Helper()
+	s := memstore.New(memstore.Config{Now: func() time.Time { return testNow }})
 	for _, fs := range fixtureSessions {
 		fs.CreatedAt = testNow
 		fs.ExpiresAt = testNow.Add(time.Hour)
@@ -66,52 +71,31 @@ func newTestStore(t testing.TB) *testStore {
 	return s
 }
 
-func (s *testStore) Create(ctx context.Context, in *sessionstore.Session) error {
-	if err := s.Store.Create(ctx, in); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	s.ids = append(s.ids, in.ID)
-	s.mu.Unlock()
-	return nil
-}
-
-func (s *testStore) SubjectsBySID(ctx context.Context, issuer, sid string) ([]string, error) {
-	s.mu.Lock()
-	ids := slices.Clone(s.ids)
-	s.mu.Unlock()
-	var subs []string
-	for _, id := range ids {
-		ses, err := s.Get(ctx, id)
-		if errors.Is(err, sessionstore.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		if ses.Issuer == issuer && ses.SID == sid && sid != "" {
-			subs = append(subs, ses.Subject)
-		}
-	}
-	return subs, nil
-}
-
-func (s *testStore) DeleteBySID(ctx context.Context, issuer, sid string) (int, error) {
+// hook runs the injected hook and returns the injected error.
+func (s *testStore) hook(ctx context.Context) error {
 	if s.onDelete != nil {
 		s.onDelete(ctx)
 	}
-	if s.deleteErr != nil {
-		return 0, s.deleteErr
+	return s.deleteErr
+}
+
+func (s *testStore) DeleteBySID(ctx context.Context, issuer, sid string) (int, error) {
+	if err := s.hook(ctx); err != nil {
+		return 0, err
 	}
 	return s.Store.DeleteBySID(ctx, issuer, sid)
 }
 
-func (s *testStore) DeleteBySubject(ctx context.Context, issuer, sub string) (int, error) {
-	if s.onDelete != nil {
-		s.onDelete(ctx)
+func (s *testStore) DeleteBySIDAndSubject(ctx context.Context, issuer, sid, sub string) (int, error) {
+	if err := s.hook(ctx); err != nil {
+		return 0, err
 	}
-	if s.deleteErr != nil {
-		return 0, s.deleteErr
+	return s.Store.DeleteBySIDAndSubject(ctx, issuer, sid, sub)
+}
+
+func (s *testStore) DeleteBySubject(ctx context.Context, issuer, sub string) (int, error) {
+	if err := s.hook(ctx); err != nil {
+		return 0, err
 	}
 	return s.Store.DeleteBySubject(ctx, issuer, sub)
 }
@@ -565,11 +549,67 @@ func TestBackChannelStoreTimeout(t *testing.T) {
 	}
 }
 
-// TestBackChannelWithoutSubjectChecker: a store that cannot list a sid's
-// subjects gets no B-28 check; the sid's sessions are ended.
-func TestBackChannelWithoutSubjectChecker(t *testing.T) {
+// TestBackChannelSubjectMismatch is B-28 against a plain memstore (its own
+// DeleteBySIDAndSubject, no test wrapper): a token whose sid belongs to
+// another subject is refused with 400, ends nothing, does not run the
+// Revoke hook and is not remembered as seen; once the other subject's
+// session is gone, the same token is accepted.
+func TestBackChannelSubjectMismatch(t *testing.T) {
+	store := newFixtureMemstore(t)
+	events := &recordedEvents{}
+	revoked := 0
+	h, err := NewBackChannelHandler(BackChannelConfig{
+		Verifier: newTestVerifier(t, nil),
+		Store:    store,
+		OnLogout: events.hook,
+		Logger:   slog.New(slog.DiscardHandler),
+		Revoke:   func(context.Context, *Token) error { revoked++; return nil },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// alice claims sid-3, which is bob's.
+	raw := tok{claims: with(func(m map[string]any) { m["sid"] = "sid-3" })}.mint(t)
+
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, bcRequest{}.build(t.Context(), raw))
+	checkResponse(t, rec, http.StatusBadRequest)
+	if got := surviving(t, store); !slices.Equal(got, allSessionIDs()) {
+		t.Errorf("surviving = %q, want all", got)
+	}
+	ev := events.list()[0]
+	if reasonOf(ev.Err) != ReasonSubjectMismatch || !errors.Is(ev.Err, sessionstore.ErrSubjectMismatch) || ev.Ended != 0 {
+		t.Errorf("event = %+v, want reason %q wrapping ErrSubjectMismatch", ev, ReasonSubjectMismatch)
+	}
+	if revoked != 0 {
+		t.Errorf("Revoke ran %d times for a refused token", revoked)
+	}
+
+	// bob's session ends by other means; alice's token for sid-3 now has
+	// nothing of another subject in its way (and was not recorded).
+	if _, err := store.Delete(t.Context(), "a-bob-3"); err != nil {
+		t.Fatal(err)
+	}
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, bcRequest{}.build(t.Context(), raw))
+	checkResponse(t, rec, http.StatusOK)
+	if revoked != 1 {
+		t.Errorf("Revoke ran %d times, want 1", revoked)
+	}
+	if got, want := surviving(t, store), without("a-bob-3"); !slices.Equal(got, want) {
+		t.Errorf("surviving = %q, want %q", got, want)
+	}
+}
+
+// TestBackChannelWithoutSIDSubjectDeleter: a store without
+// DeleteBySIDAndSubject gets DeleteBySID and no B-28 check; the sid's
+// sessions are ended.
+func TestBackChannelWithoutSIDSubjectDeleter(t *testing.T) {
 	f := newHandlerFixture(t, nil, nil)
-	plain := f.store.Store // *memstore.Store: no SubjectsBySID
+	plain := struct{ sessionstore.Store }{f.store.Store} // hides DeleteBySIDAndSubject
+	if _, ok := sessionstore.Store(plain).(sessionstore.SIDSubjectDeleter); ok {
+		t.Fatal("the wrapper still implements SIDSubjectDeleter")
+	}
 	h, err := NewBackChannelHandler(BackChannelConfig{Verifier: f.h.verifier, Store: plain, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
@@ -612,8 +652,8 @@ type errReader struct{}
 
 func (errReader) Read([]byte) (int, error) { return 0, errors.New("connection reset") }
 
-// TestBackChannelRevoke: the Revoke hook sees the verified token before the
-// sessions end, and its failure does not stop the logout.
+// TestBackChannelRevoke: the Revoke hook sees the verified token after the
+// sessions ended, and its failure does not change the response.
 func TestBackChannelRevoke(t *testing.T) {
 	for _, fail := range []bool{false, true} {
 		var got *Token
@@ -634,8 +674,8 @@ func TestBackChannelRevoke(t *testing.T) {
 		if got == nil || got.SID != "sid-1" || got.Subject != "alice" {
 			t.Errorf("fail=%v: Revoke got %v", fail, got)
 		}
-		if storeLenAtRevoke != len(fixtureSessions) {
-			t.Errorf("fail=%v: %d sessions when Revoke ran, want all %d", fail, storeLenAtRevoke, len(fixtureSessions))
+		if storeLenAtRevoke != len(fixtureSessions)-1 {
+			t.Errorf("fail=%v: %d sessions when Revoke ran, want %d", fail, storeLenAtRevoke, len(fixtureSessions)-1)
 		}
 		if s := surviving(t, f.store); len(s) != len(fixtureSessions)-1 {
 			t.Errorf("fail=%v: surviving = %q", fail, s)
@@ -643,6 +683,23 @@ func TestBackChannelRevoke(t *testing.T) {
 		if fail && !strings.Contains(f.logs.String(), "revocation endpoint down") {
 			t.Errorf("revoke failure not logged: %s", f.logs)
 		}
+	}
+}
+
+// TestBackChannelRevokeAfterStoreFailure: a store failure (400, the OP may
+// retry) still runs the Revoke hook: the OP said the user logged out.
+func TestBackChannelRevokeAfterStoreFailure(t *testing.T) {
+	calls := 0
+	f := newHandlerFixture(t, nil, func(c *BackChannelConfig) {
+		c.Revoke = func(context.Context, *Token) error { calls++; return nil }
+	})
+	f.store.deleteErr = errors.New("store down")
+	checkResponse(t, f.serve(t, bcRequest{}.build(t.Context(), tok{}.mint(t))), http.StatusBadRequest)
+	if calls != 1 {
+		t.Errorf("Revoke ran %d times, want 1", calls)
+	}
+	if got := surviving(t, f.store); !slices.Equal(got, allSessionIDs()) {
+		t.Errorf("surviving = %q, want all", got)
 	}
 }
 

@@ -48,8 +48,9 @@
 // body. Every response carries Cache-Control: no-store. The work after
 // verification runs on a context that the OP hanging up cannot cancel,
 // bounded by [BackChannelConfig.StoreTimeout]. When the token names both sid
-// and sub and the store implements [SubjectChecker], a sid whose sessions
-// belong to another subject is refused with 400 and nothing is ended.
+// and sub and the store implements [sessionstore.SIDSubjectDeleter] (all of
+// slo's stores do), a sid with a live session of another subject is refused
+// with 400 and nothing is ended.
 //
 // In use, next to the [rp.Client] the application logs in with:
 //

@@ -19,6 +19,13 @@
 //   - Delete, DeleteBySID and DeleteBySubject are idempotent and return how
 //     many sessions they ended; an empty sid matches nothing.
 //
+// A Store may also implement [SIDSubjectDeleter]: DeleteBySIDAndSubject ends
+// the sessions of (issuer, sid) only if every live one belongs to the given
+// subject, and otherwise ends nothing and returns [ErrSubjectMismatch], as
+// one atomic step (each implementation documents the atomicity it gives).
+// Back-channel logout uses it for tokens that carry both sid and sub. All
+// stores in this repository implement it; storetest checks it when present.
+//
 // Backends: [github.com/oidc-slo/slo/sessionstore/memstore] (in memory, the
 // default), and the separate modules sessionstore/redisstore and
 // sessionstore/pgstore for deployments with several replicas.

@@ -106,3 +106,27 @@ type Store interface {
 	// how many it removed. An empty subject matches nothing.
 	DeleteBySubject(ctx context.Context, issuer, subject string) (int, error)
 }
+
+// ErrSubjectMismatch is returned (possibly wrapped) by
+// [SIDSubjectDeleter.DeleteBySIDAndSubject] when a live session of the sid
+// belongs to another subject; nothing was deleted.
+var ErrSubjectMismatch = errors.New("sessionstore: the sid's sessions belong to another subject")
+
+// SIDSubjectDeleter is an optional interface of a [Store]: ending the
+// sessions of an OP session only if they all belong to the expected
+// subject. Back-channel logout uses it for a logout token that carries both
+// sid and sub, so that a token whose sid belongs to another user ends
+// nothing (instead of the other user's sessions). memstore, redisstore and
+// pgstore implement it; callers fall back to DeleteBySID, without the
+// check, for a Store that does not.
+type SIDSubjectDeleter interface {
+	// DeleteBySIDAndSubject removes every session of (issuer, sid) and
+	// reports how many live ones it removed, if all live sessions of
+	// (issuer, sid) belong to subject. If any live session of (issuer, sid)
+	// has another subject it removes nothing and returns 0 and an error
+	// matching ErrSubjectMismatch. Expired sessions never cause a mismatch.
+	// The check and the removal are one atomic step with respect to the
+	// store's other methods, except where an implementation documents
+	// otherwise. An empty sid matches nothing (0, nil).
+	DeleteBySIDAndSubject(ctx context.Context, issuer, sid, subject string) (int, error)
+}

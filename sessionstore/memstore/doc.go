@@ -17,5 +17,8 @@
 // costs about 370 bytes, its id, sid and subject included, plus its Data;
 // see the package benchmarks.
 //
+// [Store.DeleteBySIDAndSubject] implements the optional
+// [sessionstore.SIDSubjectDeleter] under the same lock, atomically.
+//
 // Tests inject a clock through [Config].Now.
 package memstore

@@ -73,3 +73,21 @@ func ExampleStore_Create() {
 	// <nil>
 	// true
 }
+
+func ExampleStore_DeleteBySIDAndSubject() {
+	ctx := context.Background()
+	store := memstore.New(memstore.Config{})
+	exp := time.Now().Add(time.Hour)
+	_ = store.Create(ctx, &sessionstore.Session{ID: "s", Issuer: "https://op.example", Subject: "alice", SID: "op-1", ExpiresAt: exp})
+
+	// A logout token naming sid op-1 for another user ends nothing.
+	n, err := store.DeleteBySIDAndSubject(ctx, "https://op.example", "op-1", "mallory")
+	fmt.Println(n, errors.Is(err, sessionstore.ErrSubjectMismatch))
+
+	// The right user's token ends the session.
+	n, err = store.DeleteBySIDAndSubject(ctx, "https://op.example", "op-1", "alice")
+	fmt.Println(n, err)
+	// Output:
+	// 0 true
+	// 1 <nil>
+}

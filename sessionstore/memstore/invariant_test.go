@@ -112,7 +112,7 @@ func testModel(t *testing.T, collide bool) {
 		id := pick("id", 40)
 		iss := pick("iss", 3)
 		var desc string
-		switch op := rng.IntN(7); op {
+		switch op := rng.IntN(8); op {
 		case 0, 1: // Create
 			in := &sessionstore.Session{
 				ID: id, Issuer: iss, Subject: key("sub", 6), SID: key("sid", 8),
@@ -176,6 +176,35 @@ func testModel(t *testing.T, collide bool) {
 				desc = fmt.Sprintf("DeleteBySubject(%q, %q)", iss, sub)
 				n, err = s.DeleteBySubject(ctx, iss, sub)
 				match = func(m *sessionstore.Session) bool { return sub != "" && m.Issuer == iss && m.Subject == sub }
+			}
+			want := 0
+			for k, m := range model {
+				if match(m) {
+					if live(m) {
+						want++
+					}
+					delete(model, k)
+				}
+			}
+			if err != nil || n != want {
+				t.Fatalf("step %d %s = %d, %v; want %d", step, desc, n, err, want)
+			}
+		case 7: // DeleteBySIDAndSubject
+			sid, sub := key("sid", 8), pick("sub", 6)
+			desc = fmt.Sprintf("DeleteBySIDAndSubject(%q, %q, %q)", iss, sid, sub)
+			n, err := s.DeleteBySIDAndSubject(ctx, iss, sid, sub)
+			match := func(m *sessionstore.Session) bool { return sid != "" && m.Issuer == iss && m.SID == sid }
+			mismatch := false
+			for _, m := range model {
+				if match(m) && live(m) && m.Subject != sub {
+					mismatch = true
+				}
+			}
+			if mismatch {
+				if !errors.Is(err, sessionstore.ErrSubjectMismatch) || n != 0 {
+					t.Fatalf("step %d %s = %d, %v; want ErrSubjectMismatch", step, desc, n, err)
+				}
+				break
 			}
 			want := 0
 			for k, m := range model {

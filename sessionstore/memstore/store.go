@@ -190,6 +190,11 @@ func (s *Store) deleteList(ctx context.Context, issuer, key string, ix index) (i
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	defer s.reclaim(now)
+	return s.deleteListLocked(issuer, key, ix, now), nil
+}
+
+// deleteListLocked is deleteList for a caller that holds s.mu.
+func (s *Store) deleteListLocked(issuer, key string, ix index, now int64) int {
 	n := 0
 	for r := s.issuers.head(issuer, key, ix); r != nil; {
 		next := r.next[ix]
@@ -201,7 +206,7 @@ func (s *Store) deleteList(ctx context.Context, issuer, key string, ix index) (i
 		}
 		r = next
 	}
-	return n, nil
+	return n
 }
 
 // remove unlinks r from every structure. The caller holds s.mu.

@@ -12,7 +12,10 @@
 // Every method is one statement, atomic on its own: Create is an INSERT that
 // may replace only an expired row, Update an UPDATE … WHERE expires_at > now
 // that can never bring back a deleted session, and the deletes are single
-// DELETE statements on indexed columns that count only live sessions.
+// DELETE statements on indexed columns that count only live sessions. The
+// Store also implements [sessionstore.SIDSubjectDeleter] (one statement that
+// checks the sid's subjects and deletes on one snapshot) and the ReplayCache
+// implements [logout.ReplayForgetter].
 // Liveness is decided by the Go clock (Config.Now) passed into each query.
 //
 // The module's README.md shows the DDL, the minimum PostgreSQL version and

@@ -27,12 +27,15 @@ type ReplayCacheConfig struct {
 // ReplayCache is a logout.ReplayCache on PostgreSQL, shared by every replica
 // using the same database.
 type ReplayCache struct {
-	pool                *pgxpool.Pool
-	now                 func() time.Time
-	seen, deleteExpired string
+	pool                        *pgxpool.Pool
+	now                         func() time.Time
+	seen, forget, deleteExpired string
 }
 
-var _ logout.ReplayCache = (*ReplayCache)(nil)
+var (
+	_ logout.ReplayCache     = (*ReplayCache)(nil)
+	_ logout.ReplayForgetter = (*ReplayCache)(nil)
+)
 
 // NewReplayCache returns a ReplayCache using cfg. It does not contact the
 // database; call CreateReplaySchema first.
@@ -63,6 +66,7 @@ func NewReplayCache(cfg ReplayCacheConfig) (*ReplayCache, error) {
 			ON CONFLICT (issuer, jti) DO UPDATE SET expires_at = excluded.expires_at
 			WHERE r.expires_at <= @now
 			RETURNING true`,
+		forget:        `DELETE FROM ` + t.String() + ` WHERE issuer = @issuer AND jti = @jti`,
 		deleteExpired: `DELETE FROM ` + t.String() + ` WHERE expires_at <= @now`,
 	}, nil
 }
@@ -89,6 +93,16 @@ func (rc *ReplayCache) Seen(ctx context.Context, issuer, id string, expires time
 		return false, fmt.Errorf("pgstore: replay cache: %w", err)
 	}
 	return false, nil
+}
+
+// Forget implements logout.ReplayForgetter with one DELETE: the pair is
+// forgotten, so that the OP's retry of a token whose sessions could not be
+// ended is not refused as a replay. Forgetting a missing pair succeeds.
+func (rc *ReplayCache) Forget(ctx context.Context, issuer, id string) error {
+	if _, err := rc.pool.Exec(ctx, rc.forget, pgx.NamedArgs{"issuer": issuer, "jti": id}); err != nil {
+		return fmt.Errorf("pgstore: replay cache forget: %w", err)
+	}
+	return nil
 }
 
 // DeleteExpired removes expired entries and reports how many it removed.

@@ -36,7 +36,7 @@ type Store struct {
 
 // queries are the store's statements for its table.
 type queries struct {
-	get, create, update, identity, delete, deleteBySID, deleteBySubject, deleteExpired string
+	get, create, update, identity, delete, deleteBySID, deleteBySubject, deleteBySIDAndSubject, deleteExpired string
 }
 
 var _ sessionstore.Store = (*Store)(nil)
@@ -87,6 +87,21 @@ func newQueries(t string) queries {
 		deleteBySID:     `WITH d AS (DELETE FROM ` + t + ` WHERE issuer = @issuer AND sid = @sid AND sid <> ''` + deleted,
 		deleteBySubject: `WITH d AS (DELETE FROM ` + t + ` WHERE issuer = @issuer AND subject = @subject` + deleted,
 		deleteExpired:   `DELETE FROM ` + t + ` WHERE expires_at <= @now`,
+		// other is evaluated once, on the statement's snapshot, and gates
+		// the DELETE. The DELETE's own subject test matters only for a row
+		// changed by a concurrent transaction (an expired row replaced by a
+		// Create of another subject), which PostgreSQL re-checks against
+		// this WHERE clause before deleting it.
+		deleteBySIDAndSubject: `WITH other AS (
+				SELECT EXISTS (SELECT 1 FROM ` + t + ` WHERE issuer = @issuer AND sid = @sid AND sid <> ''
+					AND expires_at > @now AND subject <> @subject) AS mismatch
+			), d AS (
+				DELETE FROM ` + t + ` WHERE issuer = @issuer AND sid = @sid AND sid <> ''
+					AND (subject = @subject OR expires_at <= @now)
+					AND NOT (SELECT mismatch FROM other)
+				RETURNING expires_at
+			)
+			SELECT (SELECT mismatch FROM other), count(*) FILTER (WHERE expires_at > @now) FROM d`,
 	}
 }
 

@@ -17,6 +17,12 @@
 // one; DeleteBySID and DeleteBySubject at most two whatever the number of
 // sessions.
 //
+// The Store also implements [sessionstore.SIDSubjectDeleter]
+// ([Store.DeleteBySIDAndSubject]: two round trips for a sid with one
+// session, three for several; its method comment says what atomicity that
+// gives on Cluster), and the ReplayCache implements
+// [logout.ReplayForgetter].
+//
 // The module's README.md gives the key layout, the minimum server version
 // (Redis 6.2, or Valkey) and the consistency argument.
 package redisstore

@@ -55,10 +55,18 @@ func TestOutage(t *testing.T) {
 			_, err := st.DeleteBySubject(ctx, a.Issuer, a.Subject)
 			return err
 		}},
+		{"DeleteBySIDAndSubject", func(ctx context.Context) error {
+			_, err := st.DeleteBySIDAndSubject(ctx, a.Issuer, a.SID, a.Subject)
+			if errors.Is(err, sessionstore.ErrSubjectMismatch) {
+				return nil // not a connection error
+			}
+			return err
+		}},
 		{"Seen", func(ctx context.Context) error {
 			_, err := rc.Seen(ctx, a.Issuer, "jti", now.Add(time.Hour))
 			return err
 		}},
+		{"Forget", func(ctx context.Context) error { return rc.Forget(ctx, a.Issuer, "jti") }},
 	}
 	for _, tc := range calls {
 		err := tc.call(ctx)

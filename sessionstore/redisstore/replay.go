@@ -31,7 +31,10 @@ type ReplayCache struct {
 	now  func() time.Time
 }
 
-var _ logout.ReplayCache = (*ReplayCache)(nil)
+var (
+	_ logout.ReplayCache     = (*ReplayCache)(nil)
+	_ logout.ReplayForgetter = (*ReplayCache)(nil)
+)
 
 // NewReplayCache returns a ReplayCache using cfg. It does not contact Redis.
 func NewReplayCache(cfg ReplayCacheConfig) (*ReplayCache, error) {
@@ -64,4 +67,14 @@ func (rc *ReplayCache) Seen(ctx context.Context, issuer, id string, expires time
 		return false, fmt.Errorf("redisstore: replay cache: %w", err)
 	}
 	return !set, nil
+}
+
+// Forget implements logout.ReplayForgetter with one DEL: the pair is
+// forgotten, so that the OP's retry of a token whose sessions could not be
+// ended is not refused as a replay. Forgetting a missing pair succeeds.
+func (rc *ReplayCache) Forget(ctx context.Context, issuer, id string) error {
+	if err := rc.c.Del(ctx, rc.keys.replay(issuer, id)).Err(); err != nil {
+		return fmt.Errorf("redisstore: replay cache forget: %w", err)
+	}
+	return nil
 }

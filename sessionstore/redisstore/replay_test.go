@@ -38,6 +38,39 @@ func TestReplayCache(t *testing.T) {
 	}
 }
 
+// TestReplayCacheForget: a forgotten pair is new again; others are kept.
+func TestReplayCacheForget(t *testing.T) {
+	c := localClient(t)
+	rc, err := redisstore.NewReplayCache(redisstore.ReplayCacheConfig{Client: c, Prefix: randomPrefix(t, c)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	exp := time.Now().Add(time.Minute)
+	for _, id := range []string{"jti-1", "jti-2"} {
+		if seen, err := rc.Seen(ctx, "https://op.example", id, exp); err != nil || seen {
+			t.Fatalf("Seen(%q) = %v, %v; want false", id, seen, err)
+		}
+	}
+	if err := rc.Forget(ctx, "https://op.example", "jti-1"); err != nil {
+		t.Fatalf("Forget: %v", err)
+	}
+	if err := rc.Forget(ctx, "https://op.example", "never-seen"); err != nil {
+		t.Fatalf("Forget of a missing pair: %v", err)
+	}
+	if err := rc.Forget(ctx, "https://op.example/other", "jti-2"); err != nil {
+		t.Fatalf("Forget at another issuer: %v", err)
+	}
+	for _, tc := range []struct {
+		id   string
+		want bool
+	}{{"jti-1", false}, {"jti-1", true}, {"jti-2", true}} {
+		if seen, err := rc.Seen(ctx, "https://op.example", tc.id, exp); err != nil || seen != tc.want {
+			t.Errorf("Seen(%q) after Forget = %v, %v; want %v", tc.id, seen, err, tc.want)
+		}
+	}
+}
+
 // TestReplayCacheExpiry lets an entry expire for real in Redis.
 func TestReplayCacheExpiry(t *testing.T) {
 	c := localClient(t)

@@ -2,6 +2,7 @@ package redisstore_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -162,4 +163,40 @@ func TestRoundTrips(t *testing.T) {
 		_, err := st.DeleteBySID(ctx, s.Issuer, "unknown")
 		return err
 	})
+
+	// DeleteBySIDAndSubject: one session of the sid costs the ZRANGE and
+	// one script; several cost a pipeline of HMGETs and, unless one is
+	// another subject's, a pipeline of scripts (which run an HMGET each:
+	// commandstats counts commands run by scripts).
+	del := func(sid, sub string, want int, mismatch bool) func() error {
+		return func() error {
+			got, err := st.DeleteBySIDAndSubject(ctx, s.Issuer, sid, sub)
+			if mismatch {
+				if !errors.Is(err, sessionstore.ErrSubjectMismatch) {
+					t.Errorf("DeleteBySIDAndSubject(%q, %q) = %d, %v; want ErrSubjectMismatch", sid, sub, got, err)
+				}
+				return nil
+			}
+			if err == nil && got != want {
+				t.Errorf("DeleteBySIDAndSubject(%q, %q) ended %d sessions, want %d", sid, sub, got, want)
+			}
+			return err
+		}
+	}
+	var mixed, same []*sessionstore.Session
+	for i := range n {
+		mixed = append(mixed, mk(i, "user-"+strconv.Itoa(i), "mixed-sid"))
+		same = append(same, mk(i, "same-user", "same-sid"))
+	}
+	one := mk(0, "solo", "solo-sid")
+	for _, s := range append(append(mixed, same...), one) {
+		if err := st.Create(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	measure("DeleteBySIDAndSubject unknown", 1, map[string]int{"zrange": 1, "eval": 0}, del("unknown", "x", 0, false))
+	measure("DeleteBySIDAndSubject one, mismatch", 2, map[string]int{"zrange": 1, "eval": 1, "hmget": 1, "del": 0}, del("solo-sid", "other", 0, true))
+	measure("DeleteBySIDAndSubject one", 2, map[string]int{"zrange": 1, "eval": 1, "hmget": 1, "del": 1}, del("solo-sid", "solo", 1, false))
+	measure("DeleteBySIDAndSubject several, mismatch", 2, map[string]int{"zrange": 1, "hmget": n, "eval": 0, "del": 0}, del("mixed-sid", "user-0", 0, true))
+	measure("DeleteBySIDAndSubject several", 3, map[string]int{"zrange": 1, "hmget": 2 * n, "eval": n, "del": n}, del("same-sid", "same-user", n, false))
 }

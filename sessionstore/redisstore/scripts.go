@@ -68,3 +68,19 @@ if ttl < 1 then ttl = 1 end
 redis.call('PEXPIRE', KEYS[1], ttl)
 return 1
 `)
+
+// subjectDeleteScript deletes a record of the issuer ARGV[2] and sid ARGV[3]
+// unless it is a live session of a subject other than ARGV[4].
+// ARGV: now, iss, sid, sub. Returns 1 if a live session of sub was deleted,
+// 0 if nothing live was deleted (missing, another identity, or expired: an
+// expired record of the sid is deleted whatever its subject), -1 if the
+// record is a live session of another subject (nothing deleted).
+var subjectDeleteScript = redis.NewScript(`
+local v = redis.call('HMGET', KEYS[1], 'exp', 'iss', 'sid', 'sub')
+if not v[1] or v[2] ~= ARGV[2] or v[3] ~= ARGV[3] then return 0 end
+local live = v[1] > ARGV[1]
+if live and v[4] ~= ARGV[4] then return -1 end
+redis.call('DEL', KEYS[1])
+if live then return 1 end
+return 0
+`)

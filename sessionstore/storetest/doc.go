@@ -46,4 +46,11 @@
 //     run with -race); a session ended by a delete is never brought back
 //     by an Update, two racing Creates of one id succeed once, and every
 //     session is counted by exactly one of the deletes that end it.
+//
+// The DeleteBySIDAndSubject subtests check the optional
+// [sessionstore.SIDSubjectDeleter] (mismatch ends nothing and returns
+// [sessionstore.ErrSubjectMismatch]; a match ends every session of the sid
+// and no other; an empty sid matches nothing; expired sessions of another
+// subject do not block). A store that does not implement it skips them,
+// with the reason, rather than failing.
 package storetest

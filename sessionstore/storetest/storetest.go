@@ -79,6 +79,9 @@ var tests = []struct {
 	{"Expiry", testExpiry},
 	{"UpdateExtendsExpiry", testUpdateExtendsExpiry},
 	{"CancelledContext", testCancelledContext},
+	{"DeleteBySIDAndSubject", testDeleteBySIDAndSubject},
+	{"DeleteBySIDAndSubjectExpired", testDeleteBySIDAndSubjectExpired},
+	{"DeleteBySIDAndSubjectCancelled", testDeleteBySIDAndSubjectCancelled},
 	{"Concurrent", testConcurrent},
 }
 

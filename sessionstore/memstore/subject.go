@@ -1,0 +1,34 @@
+package memstore
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/oidc-slo/slo/sessionstore"
+)
+
+var _ sessionstore.SIDSubjectDeleter = (*Store)(nil)
+
+// DeleteBySIDAndSubject implements [sessionstore.SIDSubjectDeleter]. The
+// check and the removal run under one hold of the store's lock, so they are
+// atomic with respect to every other method. Like DeleteBySID it also drops
+// expired sessions of the sid, whatever their subject, and counts only live
+// ones.
+func (s *Store) DeleteBySIDAndSubject(ctx context.Context, issuer, sid, subject string) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("memstore: %w", err)
+	}
+	if sid == "" {
+		return 0, nil
+	}
+	now := s.now().UnixNano()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	defer s.reclaim(now)
+	for r := s.issuers.head(issuer, sid, bySID); r != nil; r = r.next[bySID] {
+		if r.keys[bySID] == sid && r.expires > now && r.keys[bySubject] != subject {
+			return 0, sessionstore.ErrSubjectMismatch
+		}
+	}
+	return s.deleteListLocked(issuer, sid, bySID, now), nil
+}
