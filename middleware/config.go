@@ -116,25 +116,24 @@ type Config struct {
 // return and the RP metadata endpoint. Create it with New; it is safe for
 // concurrent use.
 type Middleware struct {
-	client      *rp.Client
-	store       sessionstore.Store
-	replay      logout.ReplayCache
-	sealer      *sealer
-	logger      *slog.Logger
-	onLogout    logout.Hook
-	errorHander func(http.ResponseWriter, *http.Request, error)
-	now         func() time.Time
+	client       *rp.Client
+	store        sessionstore.Store
+	replay       logout.ReplayCache
+	sealer       *sealer
+	logger       *slog.Logger
+	onLogout     logout.Hook
+	errorHandler func(http.ResponseWriter, *http.Request, error)
+	now          func() time.Time
 
-	cookieName  string
-	secure      bool
-	origin      string // scheme://host[:port] of the redirect URL
-	paths       paths
-	absolute    time.Duration
-	idle        time.Duration
-	loginTTL    time.Duration
-	csrf        *http.CrossOriginProtection
-	refreshing  refreshGroup
-	keyWasGiven bool
+	cookieName string
+	secure     bool
+	origin     string // scheme://host[:port] of the redirect URL
+	paths      paths
+	absolute   time.Duration
+	idle       time.Duration
+	loginTTL   time.Duration
+	csrf       *http.CrossOriginProtection
+	refreshing refreshGroup
 
 	checkInterval time.Duration // Config.SessionCheckInterval
 
@@ -160,18 +159,17 @@ func New(cfg Config) (*Middleware, error) {
 		redirect = &url.URL{Path: "/callback"}
 	}
 	m := &Middleware{
-		client:      cfg.Client,
-		store:       cfg.Store,
-		replay:      cfg.ReplayCache,
-		logger:      cfg.Logger,
-		onLogout:    cfg.OnLogout,
-		errorHander: cfg.ErrorHandler,
-		now:         cfg.Now,
-		absolute:    cfg.AbsoluteLifetime,
-		idle:        cfg.IdleTimeout,
-		loginTTL:    cfg.LoginTimeout,
-		origin:      redirect.Scheme + "://" + redirect.Host,
-		keyWasGiven: len(cfg.Key) > 0,
+		client:       cfg.Client,
+		store:        cfg.Store,
+		replay:       cfg.ReplayCache,
+		logger:       cfg.Logger,
+		onLogout:     cfg.OnLogout,
+		errorHandler: cfg.ErrorHandler,
+		now:          cfg.Now,
+		absolute:     cfg.AbsoluteLifetime,
+		idle:         cfg.IdleTimeout,
+		loginTTL:     cfg.LoginTimeout,
+		origin:       redirect.Scheme + "://" + redirect.Host,
 	}
 	if m.now == nil {
 		m.now = time.Now
@@ -185,8 +183,8 @@ func New(cfg Config) (*Middleware, error) {
 	if m.logger == nil {
 		m.logger = slog.Default()
 	}
-	if m.errorHander == nil {
-		m.errorHander = defaultErrorHandler
+	if m.errorHandler == nil {
+		m.errorHandler = defaultErrorHandler
 	}
 	if m.absolute == 0 {
 		m.absolute = 12 * time.Hour
@@ -217,6 +215,7 @@ func New(cfg Config) (*Middleware, error) {
 	if len(key) == 0 {
 		key = make([]byte, 32)
 		rand.Read(key)
+		m.logger.Info("slo: no Config.Key given; login and logout cookies are sealed with a key of this process only, so replicas behind a load balancer need a shared Key")
 	}
 	if m.sealer, err = newSealer(key); err != nil {
 		errs = append(errs, fmt.Errorf("middleware: %w", err))

@@ -56,5 +56,5 @@ func defaultErrorHandler(w http.ResponseWriter, _ *http.Request, err error) {
 }
 
 func (m *Middleware) fail(w http.ResponseWriter, r *http.Request, err error) {
-	m.errorHander(w, r, err)
+	m.errorHandler(w, r, err)
 }
