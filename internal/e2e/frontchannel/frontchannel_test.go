@@ -3,11 +3,9 @@ package frontchannel_test
 import (
 	"context"
 	"html/template"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"slices"
 	"sync"
 	"testing"
@@ -16,12 +14,12 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/oidc-slo/slo/internal/e2e/browser"
+	"github.com/oidc-slo/slo/internal/e2e/e2etest"
 	"github.com/oidc-slo/slo/internal/testop"
 	"github.com/oidc-slo/slo/logout"
 	"github.com/oidc-slo/slo/middleware"
 	"github.com/oidc-slo/slo/rp"
 	"github.com/oidc-slo/slo/sessionstore"
-	"github.com/oidc-slo/slo/sessionstore/memstore"
 )
 
 // The hosts: the OP, app A, app B and a hostile site are four different
@@ -34,50 +32,11 @@ const (
 	hostHostile = "127.0.0.3"
 )
 
-// listen listens on host; a host that cannot be bound skips the test
-// outside CI.
-func listen(t *testing.T, host string) net.Listener {
-	t.Helper()
-	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("cannot listen on %s: %v", host, err)
-		}
-		t.Skipf("cannot listen on %s (loopback aliases needed): %v", host, err)
-	}
-	return ln
-}
-
-func serve(t *testing.T, ln net.Listener, h http.Handler) {
-	t.Helper()
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln) //nolint:errcheck // ErrServerClosed at cleanup
-	t.Cleanup(func() { srv.Close() })
-}
-
-func testLogger(t *testing.T) *slog.Logger {
-	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-}
-
-// recordingStore is the app's memstore; it reports every session created.
-type recordingStore struct {
-	*memstore.Store
-	created chan *sessionstore.Session
-}
-
-func (s *recordingStore) Create(ctx context.Context, in *sessionstore.Session) error {
-	err := s.Store.Create(ctx, in)
-	if err == nil {
-		s.created <- in.Clone()
-	}
-	return err
-}
-
 // app is one relying party built with slo's middleware.
 type app struct {
 	name   string
 	base   string
-	store  *recordingStore
+	store  *e2etest.RecordingStore
 	events chan logout.Event
 
 	mu        sync.Mutex
@@ -117,7 +76,7 @@ var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
 // iframe.
 func startApp(t *testing.T, op *testop.OP, host, name string, sessionRequired bool) *app {
 	t.Helper()
-	ln := listen(t, host)
+	ln := e2etest.Listen(t, host)
 	base := "http://" + ln.Addr().String()
 	if err := op.AddClient(testop.Client{
 		ID: name, Secret: name + "-secret",
@@ -128,7 +87,7 @@ func startApp(t *testing.T, op *testop.OP, host, name string, sessionRequired bo
 	}); err != nil {
 		t.Fatal(err)
 	}
-	logger := testLogger(t).With("app", name)
+	logger := e2etest.Logger(t).With("app", name)
 	client, err := rp.New(t.Context(), rp.Config{
 		Issuer: op.Issuer(), ClientID: name, ClientSecret: name + "-secret",
 		RedirectURL: base + "/callback", PostLogoutRedirectURL: base + "/logged-out",
@@ -140,7 +99,7 @@ func startApp(t *testing.T, op *testop.OP, host, name string, sessionRequired bo
 	a := &app{
 		name:   name,
 		base:   base,
-		store:  &recordingStore{Store: memstore.New(memstore.Config{}), created: make(chan *sessionstore.Session, 16)},
+		store:  e2etest.NewRecordingStore(),
 		events: make(chan logout.Event, 64),
 	}
 	m, err := middleware.New(middleware.Config{
@@ -172,7 +131,7 @@ func startApp(t *testing.T, op *testop.OP, host, name string, sessionRequired bo
 	})
 	mux.Handle("GET /{$}", m.LoadSession(page))
 	mux.Handle("GET /private", m.RequireLogin(page))
-	serve(t, ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	e2etest.Serve(t, ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a.mu.Lock()
 		a.paths = append(a.paths, r.URL.Path)
 		if r.URL.Path == "/frontchannel-logout" {
@@ -189,7 +148,7 @@ func startApp(t *testing.T, op *testop.OP, host, name string, sessionRequired bo
 func (a *app) created(ctx context.Context, t *testing.T) *sessionstore.Session {
 	t.Helper()
 	select {
-	case s := <-a.store.created:
+	case s := <-a.store.Created:
 		return s
 	case <-ctx.Done():
 		t.Fatalf("%s: no session created: %v", a.name, ctx.Err())
@@ -242,13 +201,13 @@ func login(ctx context.Context, t *testing.T, a *app) *sessionstore.Session {
 // hostilePage frames frames from another site and serves them.
 func hostilePage(t *testing.T, frames []string) string {
 	t.Helper()
-	ln := listen(t, hostHostile)
+	ln := e2etest.Listen(t, hostHostile)
 	tmpl := template.Must(template.New("hostile").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Totally harmless</title></head><body>
 {{range .}}<iframe src="{{.}}"></iframe>
 {{end}}</body></html>
 `))
-	serve(t, ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	e2etest.Serve(t, ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		_ = tmpl.Execute(w, frames)
 	}))
@@ -260,9 +219,9 @@ func TestFrontChannelLogoutInBrowser(t *testing.T) {
 	ctx, cancel := context.WithTimeout(bctx, 45*time.Second)
 	defer cancel()
 
-	opLn := listen(t, hostOP) // checks that the host resolves and binds
+	opLn := e2etest.Listen(t, hostOP) // checks that the host resolves and binds
 	opLn.Close()
-	op, err := testop.Start(testop.Config{Logger: testLogger(t).With("app", "op")}, net.JoinHostPort(hostOP, "0"))
+	op, err := testop.Start(testop.Config{Logger: e2etest.Logger(t).With("app", "op")}, net.JoinHostPort(hostOP, "0"))
 	if err != nil {
 		t.Fatal(err)
 	}

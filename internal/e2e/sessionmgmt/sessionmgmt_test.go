@@ -6,10 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
-	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"strconv"
 	"sync"
 	"testing"
@@ -18,12 +16,12 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/oidc-slo/slo/internal/e2e/browser"
+	"github.com/oidc-slo/slo/internal/e2e/e2etest"
 	"github.com/oidc-slo/slo/internal/testop"
 	"github.com/oidc-slo/slo/logout"
 	"github.com/oidc-slo/slo/middleware"
 	"github.com/oidc-slo/slo/rp"
 	"github.com/oidc-slo/slo/sessionstore"
-	"github.com/oidc-slo/slo/sessionstore/memstore"
 )
 
 // The OP and the app share the site 127.0.0.1 (ports differ), because
@@ -37,48 +35,11 @@ const (
 // interval is the session check's polling interval in these tests.
 const interval = 300 * time.Millisecond
 
-func listen(t *testing.T, host string) net.Listener {
-	t.Helper()
-	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("cannot listen on %s: %v", host, err)
-		}
-		t.Skipf("cannot listen on %s (loopback aliases needed): %v", host, err)
-	}
-	return ln
-}
-
-func serve(t *testing.T, ln net.Listener, h http.Handler) {
-	t.Helper()
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln) //nolint:errcheck // ErrServerClosed at cleanup
-	t.Cleanup(func() { srv.Close() })
-}
-
-func testLogger(t *testing.T) *slog.Logger {
-	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-}
-
-// recordingStore reports every session created.
-type recordingStore struct {
-	*memstore.Store
-	created chan *sessionstore.Session
-}
-
-func (s *recordingStore) Create(ctx context.Context, in *sessionstore.Session) error {
-	err := s.Store.Create(ctx, in)
-	if err == nil {
-		s.created <- in.Clone()
-	}
-	return err
-}
-
 // app is a relying party built with slo's middleware whose pages include
 // the session check. It counts the prompt=none re-checks it is asked for.
 type app struct {
 	base   string
-	store  *recordingStore
+	store  *e2etest.RecordingStore
 	events chan logout.Event
 
 	mu       sync.Mutex
@@ -124,8 +85,8 @@ func start(t *testing.T) setup { return startWith(t, options{}) }
 func startWith(t *testing.T, o options) setup {
 	t.Helper()
 	opHost, appHost := cmp.Or(o.opHost, hostSite), cmp.Or(o.appHost, hostSite)
-	opLn := listen(t, opHost)
-	opCfg := testop.Config{Logger: testLogger(t).With("app", "op")}
+	opLn := e2etest.Listen(t, opHost)
+	opCfg := testop.Config{Logger: e2etest.Logger(t).With("app", "op")}
 	if o.crossSite {
 		opCfg.CookieSameSite, opCfg.CookieSecure = http.SameSiteNoneMode, true
 	}
@@ -134,9 +95,9 @@ func startWith(t *testing.T, o options) setup {
 	if err != nil {
 		t.Fatal(err)
 	}
-	serve(t, opLn, op)
+	e2etest.Serve(t, opLn, op)
 
-	ln := listen(t, appHost)
+	ln := e2etest.Listen(t, appHost)
 	base := "http://" + net.JoinHostPort(appHost, strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
 	// No back- or front-channel logout: only the session check can notice
 	// a logout at the OP.
@@ -147,7 +108,7 @@ func startWith(t *testing.T, o options) setup {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	logger := testLogger(t).With("app", "app")
+	logger := e2etest.Logger(t).With("app", "app")
 	client, err := rp.New(t.Context(), rp.Config{
 		Issuer: op.Issuer(), ClientID: "app", ClientSecret: "app-secret",
 		RedirectURL: base + "/callback", PostLogoutRedirectURL: base + "/logged-out",
@@ -161,7 +122,7 @@ func startWith(t *testing.T, o options) setup {
 	}
 	a := &app{
 		base:   base,
-		store:  &recordingStore{Store: memstore.New(memstore.Config{}), created: make(chan *sessionstore.Session, 16)},
+		store:  e2etest.NewRecordingStore(),
 		events: make(chan logout.Event, 64),
 	}
 	m, err := middleware.New(middleware.Config{
@@ -204,7 +165,7 @@ func startWith(t *testing.T, o options) setup {
 	}))
 	mux.Handle("GET /{$}", page)
 	mux.Handle("GET /plain", page)
-	serve(t, ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	e2etest.Serve(t, ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/login" && r.URL.Query().Get("prompt") == "none" {
 			a.mu.Lock()
 			a.rechecks = append(a.rechecks, time.Now())
@@ -277,7 +238,7 @@ func login(ctx context.Context, t *testing.T, a *app) *sessionstore.Session {
 	t.Helper()
 	do(ctx, t, "log in", chromedp.Navigate(a.base+"/login"), chromedp.WaitVisible(chromedp.CSS("#signed-in")))
 	select {
-	case s := <-a.store.created:
+	case s := <-a.store.Created:
 		return s
 	case <-ctx.Done():
 		t.Fatalf("no session created: %v", ctx.Err())
@@ -350,8 +311,8 @@ func TestForeignMessagesAreIgnored(t *testing.T) {
 	env := start(t)
 	a := env.app
 
-	ln := listen(t, hostHostile)
-	serve(t, ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	ln := e2etest.Listen(t, hostHostile)
+	e2etest.Serve(t, ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		// parent.frames[0] is the RP iframe (the snippet comes first).
 		fmt.Fprint(w, `<!doctype html><title>hostile</title><script>
