@@ -111,7 +111,8 @@ type FrontChannelConfig struct {
 //     query that does not parse: 400, nothing ended.
 //   - Neither iss nor sid: with SessionRequired, 400 and nothing ended;
 //     otherwise the cookie's session (if a cookie came) is ended and the
-//     cookie cleared, 200.
+//     cookie cleared, 200, unless the browser says the request is not
+//     framed (Sec-Fetch-Dest other than iframe or frame): 400.
 //   - Another method: 405 with Allow: GET, HEAD.
 //   - A Store failure: 500 and an Error log. The spec defines no failure
 //     status, and the OP's iframe cannot act on one; 500 keeps the failure
@@ -130,7 +131,9 @@ type FrontChannelConfig struct {
 // something only when it knows the OP's sid. Without them (SessionRequired
 // off) it ends the cookie's session only when the browser sends the cookie
 // in a cross-site iframe, which SameSite=Lax and SameSite=Strict cookies
-// prevent; SessionRequired closes that path entirely.
+// prevent, and a top-level cross-site navigation (which does carry Lax
+// cookies) is refused by its Sec-Fetch-Dest; SessionRequired closes that
+// path entirely.
 type FrontChannelHandler struct {
 	issuers         []string
 	store           sessionstore.Store
@@ -306,6 +309,14 @@ func (h *FrontChannelHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) 
 	}
 	if h.sessionRequired {
 		ev.Err = fmt.Errorf("%w: iss and sid are required", ErrFrontChannelRefused)
+		h.refuse(ctx, w, r, http.StatusBadRequest, frontChannelPageRefused, ev)
+		return
+	}
+	if d := r.Header.Get("Sec-Fetch-Dest"); d != "" && d != "iframe" && d != "frame" {
+		// The OP loads this URL in an iframe. A top-level navigation, which
+		// carries SameSite=Lax cookies even from another site, is a
+		// drive-by logout through the cookie path: refuse it.
+		ev.Err = fmt.Errorf("%w: a cookie-only logout must be framed (Sec-Fetch-Dest %q)", ErrFrontChannelRefused, d)
 		h.refuse(ctx, w, r, http.StatusBadRequest, frontChannelPageRefused, ev)
 		return
 	}

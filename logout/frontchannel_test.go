@@ -817,3 +817,41 @@ func TestNewFrontChannelHandlerErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestFrontChannelCookiePathMustBeFramed: without iss and sid (SessionRequired
+// off) the cookie's session is ended only for a framed request. A top-level
+// navigation from another site carries SameSite=Lax cookies, so it would
+// otherwise be a drive-by logout.
+func TestFrontChannelCookiePathMustBeFramed(t *testing.T) {
+	for _, tt := range []struct {
+		dest  string
+		code  int
+		ended bool
+	}{
+		{dest: "document", code: http.StatusBadRequest},
+		{dest: "image", code: http.StatusBadRequest},
+		{dest: "iframe", code: http.StatusOK, ended: true},
+		{dest: "", code: http.StatusOK, ended: true}, // browsers without Fetch Metadata
+	} {
+		t.Run(tt.dest, func(t *testing.T) {
+			st := newFCStore(fcFixture()...)
+			h, events := newFCHandler(t, st, nil)
+			r := fcRequest(t, http.MethodGet, "", "alice-laptop")
+			if tt.dest != "" {
+				r.Header.Set("Sec-Fetch-Dest", tt.dest)
+			}
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if w.Code != tt.code {
+				t.Fatalf("status %d, want %d", w.Code, tt.code)
+			}
+			_, err := st.Get(t.Context(), "alice-laptop")
+			if ended := errors.Is(err, sessionstore.ErrNotFound); ended != tt.ended {
+				t.Fatalf("session ended = %v, want %v", ended, tt.ended)
+			}
+			if evs := events.all(); len(evs) != 1 || (evs[0].Err == nil) == (tt.code != http.StatusOK) {
+				t.Fatalf("events = %+v", evs)
+			}
+		})
+	}
+}

@@ -28,8 +28,9 @@ var ErrReplayCacheFull = errors.New("logout: replay cache full")
 // starts no goroutine: expired entries are reclaimed as new ones arrive. It
 // only protects one process; replicas need a shared cache.
 type MemoryReplayCache struct {
-	max int
-	now func() time.Time
+	max   int
+	evict bool // forget the oldest entry when full instead of failing
+	now   func() time.Time
 
 	mu      sync.Mutex
 	seq     uint64                    // numbers insertions
@@ -70,6 +71,18 @@ func NewMemoryReplayCache(max int, now func() time.Time) *MemoryReplayCache {
 	return &MemoryReplayCache{max: max, now: now, entries: make(map[replayKey]replayValue)}
 }
 
+// NewEvictingMemoryReplayCache is like NewMemoryReplayCache, except that when
+// the cache is full, Seen forgets the oldest entry instead of failing. Use it
+// where a flood of entries must not turn into refusals and forgetting an
+// entry early is acceptable, as for single-use login states (whose replay
+// still fails at the OP, where authorization codes are single-use). A cache
+// of logout token ids must refuse instead: use NewMemoryReplayCache.
+func NewEvictingMemoryReplayCache(max int, now func() time.Time) *MemoryReplayCache {
+	c := NewMemoryReplayCache(max, now)
+	c.evict = true
+	return c
+}
+
 // Seen implements [ReplayCache].
 func (c *MemoryReplayCache) Seen(ctx context.Context, issuer, id string, expires time.Time) (bool, error) {
 	if err := ctx.Err(); err != nil {
@@ -81,6 +94,9 @@ func (c *MemoryReplayCache) Seen(ctx context.Context, issuer, id string, expires
 	defer c.mu.Unlock()
 	if e, ok := c.entries[k]; ok && now.Before(e.expires) {
 		return true, nil
+	}
+	if len(c.entries) >= c.max {
+		c.dropFront(now)
 	}
 	if len(c.entries) >= c.max {
 		c.reclaim(now)
@@ -99,6 +115,27 @@ func (c *MemoryReplayCache) Seen(ctx context.Context, issuer, id string, expires
 		c.reclaim(now)
 	}
 	return false, nil
+}
+
+// dropFront drops records from the front of the insertion log while they
+// are stale or expired, and, in an evicting cache, the oldest current entry
+// if the cache is still full. It touches only the front of the log, so a
+// full cache costs O(1) amortised per call instead of a full reclaim.
+func (c *MemoryReplayCache) dropFront(now time.Time) {
+	for len(c.order) > 0 && len(c.entries) >= c.max {
+		e := c.order[0]
+		v, ok := c.entries[e.key]
+		switch {
+		case !ok || v.seq != e.seq:
+			// stale record
+		case !now.Before(v.expires) || c.evict:
+			delete(c.entries, e.key)
+		default:
+			return // the oldest live entry stays: the cache is full
+		}
+		c.order[0] = replayEntry{}
+		c.order = c.order[1:]
+	}
 }
 
 // reclaim drops every expired entry. It is O(n) but runs only when the cache

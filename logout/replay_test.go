@@ -181,3 +181,38 @@ func BenchmarkMemoryReplayCache(b *testing.B) {
 		i++
 	}
 }
+
+func TestEvictingMemoryReplayCache(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	clock := func() time.Time { return now }
+	ctx := t.Context()
+	exp := now.Add(time.Hour)
+
+	refusing := NewMemoryReplayCache(3, clock)
+	evicting := NewEvictingMemoryReplayCache(3, clock)
+	for _, id := range []string{"a", "b", "c"} {
+		for _, c := range []*MemoryReplayCache{refusing, evicting} {
+			if seen, err := c.Seen(ctx, "iss", id, exp); seen || err != nil {
+				t.Fatalf("Seen(%s) = %v, %v", id, seen, err)
+			}
+		}
+	}
+	if _, err := refusing.Seen(ctx, "iss", "d", exp); !errors.Is(err, ErrReplayCacheFull) {
+		t.Fatalf("full refusing cache: %v, want ErrReplayCacheFull", err)
+	}
+	if seen, err := evicting.Seen(ctx, "iss", "d", exp); seen || err != nil {
+		t.Fatalf("full evicting cache: %v, %v; want a fresh entry", seen, err)
+	}
+	if evicting.Len() != 3 {
+		t.Fatalf("evicting cache holds %d entries, want 3", evicting.Len())
+	}
+	// The oldest entry was forgotten, the others are still remembered.
+	for id, want := range map[string]bool{"b": true, "c": true, "d": true} {
+		if seen, _ := evicting.Seen(ctx, "iss", id, exp); seen != want {
+			t.Errorf("Seen(%s) after eviction = %v, want %v", id, seen, want)
+		}
+	}
+	if seen, _ := evicting.Seen(ctx, "iss", "a", exp); seen {
+		t.Error("the evicted entry is still remembered")
+	}
+}

@@ -20,6 +20,8 @@ func (m *Middleware) newLogoutHandlers(cfg Config) error {
 		Providers:       []logout.Provider{logout.ProviderFromClient(m.client)},
 		AllowMissingExp: cfg.AllowLogoutTokensWithoutExp,
 		Typ:             typ,
+		ClockSkew:       m.client.Config().ClockSkew,
+		MaxAge:          cfg.LogoutTokenMaxAge,
 		Now:             m.now,
 	})
 	if err != nil {
@@ -38,7 +40,8 @@ func (m *Middleware) newLogoutHandlers(cfg Config) error {
 	m.frontChannel, err = logout.NewFrontChannelHandler(logout.FrontChannelConfig{
 		Issuers:         []string{m.client.Issuer()},
 		Store:           m.store,
-		SessionRequired: cfg.FrontChannelSessionRequired,
+		SessionRequired: !cfg.FrontChannelCookieLogout,
+		FrameAncestors:  cfg.FrontChannelFrameAncestors,
 		CookieSession: func(r *http.Request) (string, bool) {
 			token, ok := m.sessionToken(r)
 			if !ok {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/oidc-slo/slo/logout"
+	"github.com/oidc-slo/slo/middleware"
 	"github.com/oidc-slo/slo/sessionstore"
 )
 
@@ -66,4 +67,45 @@ func TestRegisterMountsLogoutChannels(t *testing.T) {
 			t.Fatalf("session after front-channel logout: %v", err)
 		}
 	})
+}
+
+// TestFrontChannelRefusesDriveByLogout: by default the front-channel
+// endpoint needs iss and sid, as the registration asks of the OP, so a
+// top-level cross-site GET that carries the Lax session cookie ends nothing.
+func TestFrontChannelRefusesDriveByLogout(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	if !e.m.Registration().FrontChannelLogoutSessionRequired {
+		t.Fatal("registration does not require iss and sid on the front channel")
+	}
+	e.login()
+	id := e.sessionID()
+	hdr := http.Header{"Sec-Fetch-Site": {"cross-site"}, "Sec-Fetch-Dest": {"document"}}
+	if code, _, _ := e.do(http.MethodGet, "/frontchannel-logout", nil, hdr); code != http.StatusBadRequest {
+		t.Fatalf("cookie-only front-channel request = %d, want 400", code)
+	}
+	if _, err := e.store.Get(t.Context(), id); err != nil {
+		t.Fatalf("a drive-by request ended the session: %v", err)
+	}
+
+	// With FrontChannelCookieLogout the cookie path is open, but only to
+	// framed requests.
+	e = newEnv(t, envOptions{mwConfig: func(c *middleware.Config) { c.FrontChannelCookieLogout = true }})
+	if e.m.Registration().FrontChannelLogoutSessionRequired {
+		t.Fatal("registration requires iss and sid although cookie logout is on")
+	}
+	e.login()
+	id = e.sessionID()
+	if code, _, _ := e.do(http.MethodGet, "/frontchannel-logout", nil, hdr); code != http.StatusBadRequest {
+		t.Fatalf("top-level cookie-only request = %d, want 400", code)
+	}
+	if _, err := e.store.Get(t.Context(), id); err != nil {
+		t.Fatalf("a top-level request ended the session: %v", err)
+	}
+	hdr.Set("Sec-Fetch-Dest", "iframe")
+	if code, _, _ := e.do(http.MethodGet, "/frontchannel-logout", nil, hdr); code != http.StatusOK {
+		t.Fatalf("framed cookie-only request = %d, want 200", code)
+	}
+	if _, err := e.store.Get(t.Context(), id); !errors.Is(err, sessionstore.ErrNotFound) {
+		t.Fatalf("a framed cookie-only request left the session: %v", err)
+	}
 }

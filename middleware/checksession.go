@@ -394,21 +394,6 @@ func (m *Middleware) startRecheck(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, authURL, http.StatusFound)
 }
 
-// idTokenHint returns the ID token to send as id_token_hint: the stored one,
-// decrypted to its signed form if it is encrypted (Session Management and
-// RP-Initiated Logout ask for the signed token), or "" if that fails.
-func (m *Middleware) idTokenHint(ctx context.Context, raw string) string {
-	if raw == "" || !m.client.EncryptionRequired() || strings.Count(raw, ".") != 4 {
-		return raw
-	}
-	jws, err := m.client.Decrypt(raw)
-	if err != nil {
-		m.logger.WarnContext(ctx, "slo: session re-check: cannot decrypt the stored ID token; sending no id_token_hint", slog.Any("error", err))
-		return ""
-	}
-	return jws
-}
-
 // recheckCallback completes a prompt=none re-check in the callback and
 // answers the session-check page (iframe re-check) or redirects to the
 // return_to of a top-level one.

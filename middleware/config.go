@@ -71,8 +71,12 @@ type Config struct {
 	// the OP and coming back. Default 10 minutes.
 	LoginTimeout time.Duration
 
-	// ReplayCache makes login and logout states single-use across
-	// replicas. Default: an in-memory cache (one process).
+	// ReplayCache remembers the ids of back-channel logout tokens and the
+	// login and logout states, so that each is used once, across replicas
+	// when the cache is shared (redisstore and pgstore offer one). Default:
+	// two in-memory caches for one process, the one for states forgetting
+	// its oldest entries when full so that a flood of logins cannot block
+	// back-channel logout.
 	ReplayCache logout.ReplayCache
 
 	// OnLogout receives an event for every logout this middleware handles.
@@ -93,12 +97,21 @@ type Config struct {
 	// explicitly typed "logout+jwt". Default false: no typ, "JWT" and
 	// "logout+jwt" are accepted, and any other explicit typ is refused.
 	StrictLogoutTokenTyp bool
-	// FrontChannelSessionRequired makes the front-channel endpoint refuse
-	// (400, nothing ended) requests without iss and sid, as an OP does
-	// when the client registered frontchannel_logout_session_required.
-	// Default false: such a request ends the session of the cookie it came
-	// with, if the browser sent one.
-	FrontChannelSessionRequired bool
+	// FrontChannelCookieLogout lets the front-channel endpoint end the
+	// session of the cookie a request came with when the request names no
+	// iss and sid, for OPs that cannot send them; Registration then says
+	// frontchannel_logout_session_required false. Browsers rarely send the
+	// cookie into the OP's cross-site iframe, so this seldom works. Default
+	// false: such requests are refused (400) and end nothing, and the
+	// registration asks the OP for iss and sid.
+	FrontChannelCookieLogout bool
+	// FrontChannelFrameAncestors are the origins allowed to frame the
+	// front-channel endpoint. Default: the issuer's origin, where OPs serve
+	// their logout page; set it when the OP's logout page is elsewhere.
+	FrontChannelFrameAncestors []string
+	// LogoutTokenMaxAge bounds how old (by iat) a back-channel logout token
+	// may be. Default 5 minutes (logout.VerifierConfig.MaxAge).
+	LogoutTokenMaxAge time.Duration
 
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
@@ -118,7 +131,8 @@ type Config struct {
 type Middleware struct {
 	client       *rp.Client
 	store        sessionstore.Store
-	replay       logout.ReplayCache
+	replay       logout.ReplayCache // logout token ids
+	states       logout.ReplayCache // login and logout states
 	sealer       *sealer
 	logger       *slog.Logger
 	onLogout     logout.Hook
@@ -139,6 +153,7 @@ type Middleware struct {
 
 	backChannel  *logout.BackChannelHandler
 	frontChannel *logout.FrontChannelHandler
+	cookieLogout bool // Config.FrontChannelCookieLogout
 }
 
 type paths struct {
@@ -177,8 +192,12 @@ func New(cfg Config) (*Middleware, error) {
 	if m.store == nil {
 		m.store = memstore.New(memstore.Config{Now: m.now})
 	}
+	m.states = m.replay
 	if m.replay == nil {
+		// Separate in-process caches: anyone can start logins and so add
+		// states, which must never crowd out logout token ids.
 		m.replay = logout.NewMemoryReplayCache(0, m.now)
+		m.states = logout.NewEvictingMemoryReplayCache(0, m.now)
 	}
 	if m.logger == nil {
 		m.logger = slog.Default()
@@ -249,6 +268,7 @@ func New(cfg Config) (*Middleware, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
+	m.cookieLogout = cfg.FrontChannelCookieLogout
 	if err := m.newLogoutHandlers(cfg); err != nil {
 		return nil, err
 	}

@@ -44,6 +44,8 @@ type envOptions struct {
 	noPostLogout bool
 	// backChannel registers the app's backchannel_logout_uri at the OP.
 	backChannel bool
+	// rpConfig changes the client's configuration.
+	rpConfig func(*rp.Config)
 }
 
 func newEnv(t *testing.T, o envOptions) *env {
@@ -80,6 +82,9 @@ func newEnv(t *testing.T, o envOptions) *env {
 	}
 	if o.noPostLogout {
 		rc.PostLogoutRedirectURL = ""
+	}
+	if o.rpConfig != nil {
+		o.rpConfig(&rc)
 	}
 	e.client, err = rp.New(t.Context(), rc)
 	if err != nil {

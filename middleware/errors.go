@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/oidc-slo/slo/rp"
+	"golang.org/x/oauth2"
 )
 
 // Error is an error with the HTTP status a handler answers it with.
@@ -28,15 +29,19 @@ var ErrStore = errors.New("middleware: session store unavailable")
 
 // StatusCode returns the HTTP status an error from this package is answered
 // with: the Status of an *Error; 400 for a bad return-to, an invalid or used
-// login state, an error response from the OP or an ID token that fails
-// verification; 503 for a store failure; 502 for any other failure talking
-// to the OP.
+// login state, an error response from the OP, a code the token endpoint
+// refused (invalid_grant) or an ID token that fails verification; 503 for
+// a store failure; 502 for any other failure talking to the OP.
 func StatusCode(err error) int {
 	var e *Error
 	var ae *rp.AuthError
+	var re *oauth2.RetrieveError
 	switch {
 	case errors.As(err, &e):
 		return e.Status
+	case errors.As(err, &re) && re.ErrorCode == "invalid_grant":
+		// The code was refused: used, expired or not ours.
+		return http.StatusBadRequest
 	case errors.Is(err, ErrBadReturnTo), errors.Is(err, rp.ErrState), errors.Is(err, rp.ErrIssuer),
 		errors.Is(err, rp.ErrInvalidIDToken), errors.As(err, &ae):
 		return http.StatusBadRequest

@@ -181,7 +181,7 @@ func (m *Middleware) consumeLogin(r *http.Request, name, state string) (loginRec
 	if err != nil || subtle.ConstantTimeCompare([]byte(rec.State.State), []byte(state)) != 1 {
 		return loginRecord{}, false
 	}
-	seen, err := m.replay.Seen(r.Context(), "slo-login:"+m.client.Issuer(), state, rec.State.CreatedAt.Add(m.loginTTL))
+	seen, err := m.states.Seen(r.Context(), "slo-login:"+m.client.Issuer(), state, rec.State.CreatedAt.Add(m.loginTTL))
 	if err != nil {
 		m.logger.ErrorContext(r.Context(), "slo: replay cache failed; refusing the login state", slog.Any("error", err))
 		return loginRecord{}, false

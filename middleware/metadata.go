@@ -25,14 +25,15 @@ type Registration struct {
 // Registration returns the metadata to register this application with the
 // OP: its redirect and post-logout URIs and its front- and back-channel
 // logout URIs, which share the redirect URI's origin as Front-Channel
-// Logout 1.0 §2 requires, with sid required on both channels.
+// Logout 1.0 §2 requires, with sid required on both channels (on the front
+// channel unless Config.FrontChannelCookieLogout is set).
 func (m *Middleware) Registration() Registration {
 	rc := m.client.Config()
 	reg := Registration{
 		ClientID:                          rc.ClientID,
 		RedirectURIs:                      []string{rc.RedirectURL},
 		FrontChannelLogoutURI:             m.origin + m.paths.frontChannel,
-		FrontChannelLogoutSessionRequired: true,
+		FrontChannelLogoutSessionRequired: !m.cookieLogout,
 		BackChannelLogoutURI:              m.origin + m.paths.backChannel,
 		BackChannelLogoutSessionRequired:  true,
 		GrantTypes:                        []string{"authorization_code", "refresh_token"},

@@ -1,8 +1,11 @@
 package middleware_test
 
 import (
+	"crypto/rand"
+	"crypto/rsa"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -10,9 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-jose/go-jose/v4"
 	"github.com/oidc-slo/slo/internal/testop"
 	"github.com/oidc-slo/slo/logout"
 	"github.com/oidc-slo/slo/middleware"
+	"github.com/oidc-slo/slo/rp"
 	"github.com/oidc-slo/slo/sessionstore"
 	"github.com/oidc-slo/slo/sessionstore/memstore"
 )
@@ -380,5 +385,134 @@ func TestIdleTimeoutAndAbsoluteLifetime(t *testing.T) {
 	}
 	if _, err := store.Get(t.Context(), id); !errors.Is(err, sessionstore.ErrNotFound) {
 		t.Fatalf("idle session still live: %v", err)
+	}
+}
+
+func TestSignOutWithLongIDTokenPostsAForm(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.op.SetIDTokenHook(func(c, _ map[string]any) { c["padding"] = strings.Repeat("x", 3000) })
+	e.login()
+	id := e.sessionID()
+	s, err := e.store.Get(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := e.noRedirect().PostForm(e.app.URL+"/logout", url.Values{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	page := string(body)
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") ||
+		!strings.Contains(resp.Header.Get("Cache-Control"), "no-store") {
+		t.Fatalf("sign-out answered %d %v", resp.StatusCode, resp.Header)
+	}
+	for _, want := range []string{
+		`method="post"`, `action="` + e.op.Issuer() + `/end_session"`,
+		`name="id_token_hint" value="` + s.Data.IDToken + `"`,
+		`name="post_logout_redirect_uri"`, `name="state"`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the end-session form lacks %q", want)
+		}
+	}
+	if _, err := e.store.Get(t.Context(), id); !errors.Is(err, sessionstore.ErrNotFound) {
+		t.Fatalf("local session survived: %v", err)
+	}
+}
+
+// TestResponsesAreNotCached checks Cache-Control: no-store on every
+// response of the login and logout flows.
+func TestResponsesAreNotCached(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	check := func(name string, resp *http.Response) {
+		t.Helper()
+		resp.Body.Close()
+		if !strings.Contains(resp.Header.Get("Cache-Control"), "no-store") {
+			t.Errorf("%s (%d): Cache-Control %q", name, resp.StatusCode, resp.Header.Get("Cache-Control"))
+		}
+	}
+	c := e.noRedirect()
+	resp, err := c.Get(e.app.URL + "/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("login", resp)
+	cb := e.authorize(must(url.Parse(resp.Header.Get("Location"))))
+	resp, err = c.Get(cb.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("callback", resp)
+	resp, err = c.Get(e.app.URL + "/callback?state=nope&code=x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("bad callback", resp)
+	resp, err = c.PostForm(e.app.URL+"/logout", url.Values{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("sign-out", resp)
+	resp, err = c.Get(e.app.URL + "/logged-out?state=x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("logged-out", resp)
+	resp, err = c.Get(e.app.URL + "/private/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("RequireLogin redirect", resp)
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+// TestSignOutDecryptsEncryptedIDTokenHint: an OP cannot read an ID token
+// encrypted to the RP, so id_token_hint carries the signed token inside
+// (RP-Initiated Logout 1.0 §2).
+func TestSignOutDecryptsEncryptedIDTokenHint(t *testing.T) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, envOptions{rpConfig: func(c *rp.Config) {
+		c.DecryptionKeys = []jose.JSONWebKey{{Key: key, KeyID: "enc-1", Use: "enc", Algorithm: string(jose.RSA_OAEP_256)}}
+	}})
+	e.op.SetIDTokenSignOptions(testop.WithEncryption(&key.PublicKey, jose.RSA_OAEP_256, jose.A256GCM))
+	e.login()
+	s, err := e.store.Get(t.Context(), e.sessionID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Count(s.Data.IDToken, ".") != 4 {
+		t.Fatalf("stored ID token is not a JWE: %d dots", strings.Count(s.Data.IDToken, "."))
+	}
+	resp, err := e.noRedirect().PostForm(e.app.URL+"/logout", url.Values{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hint := loc.Query().Get("id_token_hint")
+	if strings.Count(hint, ".") != 2 {
+		t.Fatalf("id_token_hint is not a compact JWS: %q", hint)
+	}
+	if _, err := e.client.VerifyIDToken(t.Context(), hint, ""); err == nil {
+		// The client refuses unencrypted ID tokens when it has decryption
+		// keys, which proves the hint is the inner signed token.
+		t.Fatal("the client accepted the hint as an ID token")
+	}
+	if _, err := jose.ParseSignedCompact(hint, []jose.SignatureAlgorithm{jose.RS256}); err != nil {
+		t.Fatalf("id_token_hint does not parse as a JWS: %v", err)
 	}
 }

@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/oidc-slo/slo/logout"
 	"github.com/oidc-slo/slo/rp"
@@ -89,7 +91,7 @@ func (m *Middleware) signOut(w http.ResponseWriter, r *http.Request) {
 	m.onLogout.Emit(ctx, ev)
 	m.logger.InfoContext(ctx, "slo: signed out locally", slog.Any("session", s))
 
-	p := rp.LogoutParams{IDTokenHint: s.Data.IDToken}
+	p := rp.LogoutParams{IDTokenHint: m.idTokenHint(ctx, s.Data.IDToken)}
 	if m.paths.loggedOut != "" {
 		p.State = rand.Text()
 		exp := m.now().Add(m.loginTTL)
@@ -150,7 +152,7 @@ func (m *Middleware) LoggedOutHandler() http.Handler {
 		if len(states) == 1 && hasCookie {
 			rec, err := unseal[logoutRecord](m.sealer, name, v, m.now())
 			if err == nil && subtle.ConstantTimeCompare([]byte(rec.State), []byte(states[0])) == 1 {
-				seen, err := m.replay.Seen(r.Context(), "slo-logout:"+m.client.Issuer(), rec.State, m.now().Add(m.loginTTL))
+				seen, err := m.states.Seen(r.Context(), "slo-logout:"+m.client.Issuer(), rec.State, m.now().Add(m.loginTTL))
 				if err == nil && !seen {
 					http.Redirect(w, r, rec.ReturnTo, http.StatusSeeOther)
 					return
@@ -180,4 +182,19 @@ func (m *Middleware) SignedOutPage(w http.ResponseWriter, r *http.Request) {
 	if err := signedOutTmpl.Execute(w, m.paths.login); err != nil {
 		m.logger.ErrorContext(r.Context(), "slo: writing the signed-out page failed", slog.Any("error", err))
 	}
+}
+
+// idTokenHint returns the ID token to send as id_token_hint: the stored one,
+// decrypted to its signed form if it is encrypted (Session Management and
+// RP-Initiated Logout ask for the signed token), or "" if that fails.
+func (m *Middleware) idTokenHint(ctx context.Context, raw string) string {
+	if raw == "" || !m.client.EncryptionRequired() || strings.Count(raw, ".") != 4 {
+		return raw
+	}
+	jws, err := m.client.Decrypt(raw)
+	if err != nil {
+		m.logger.WarnContext(ctx, "slo: cannot decrypt the stored ID token; sending no id_token_hint", slog.Any("error", err))
+		return ""
+	}
+	return jws
 }

@@ -69,12 +69,11 @@ var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
 // logout with iss and sid and without back-channel logout, so only the
 // front channel can end its sessions from elsewhere.
 //
-// sessionRequired is the app's FrontChannelSessionRequired. App B keeps the
-// default (off), the permissive mode, so the test shows that even then a
-// hostile page cannot end B's session by framing the URI without iss and
-// sid: the browser does not send B's SameSite=Lax cookie into a cross-site
-// iframe.
-func startApp(t *testing.T, op *testop.OP, host, name string, sessionRequired bool) *app {
+// cookieLogout is the app's FrontChannelCookieLogout. App B turns it on,
+// the permissive mode, so the test shows that even then a hostile page
+// cannot end B's session by framing the URI without iss and sid: the
+// browser does not send B's SameSite=Lax cookie into a cross-site iframe.
+func startApp(t *testing.T, op *testop.OP, host, name string, cookieLogout bool) *app {
 	t.Helper()
 	ln := e2etest.Listen(t, host)
 	base := "http://" + ln.Addr().String()
@@ -112,8 +111,8 @@ func startApp(t *testing.T, op *testop.OP, host, name string, sessionRequired bo
 				t.Errorf("%s: event channel full, dropped %+v", name, e)
 			}
 		},
-		Logger:                      logger,
-		FrontChannelSessionRequired: sessionRequired,
+		Logger:                   logger,
+		FrontChannelCookieLogout: cookieLogout,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -226,8 +225,8 @@ func TestFrontChannelLogoutInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { op.Close() })
-	a := startApp(t, op, hostA, "app-a", true)
-	b := startApp(t, op, hostB, "app-b", false)
+	a := startApp(t, op, hostA, "app-a", false)
+	b := startApp(t, op, hostB, "app-b", true)
 
 	// Log in to both apps in one browser: one OP session, one sid. The sid
 	// holds the characters that URL encodings disagree on; it must travel

@@ -128,7 +128,6 @@ func (a *app) start(t *testing.T, op *oidcprovider.Provider) {
 		OnLogout:                    record,
 		Logger:                      logger,
 		AllowLogoutTokensWithoutExp: a.opts.allowMissingExp,
-		FrontChannelSessionRequired: true,
 		SessionCheckInterval:        a.opts.sessionCheck,
 	})
 	if err != nil {
