@@ -23,15 +23,18 @@ type Config struct {
 // reclaimed a few at a time by later writes. Its sessions live only as long
 // as the process and are not shared with other replicas.
 //
-// Get, Create, Update, Delete and, per ended session, DeleteBySID and
-// DeleteBySubject run in constant time apart from O(log n) upkeep of the
-// expiry queue. Times are kept with nanosecond precision and must lie
-// between the years 1678 and 2262; they are returned in UTC.
+// Get, Update, Delete and, per ended session, DeleteBySID and
+// DeleteBySubject run in constant amortized time: ending a session leaves
+// the expiry queue alone. Create adds to the queue in O(log n), and each
+// write reclaims a few entries of it in O(log n). Times are kept with
+// nanosecond precision and must lie between the years 1678 and 2262; they
+// are returned in UTC.
 type Store struct {
 	now func() time.Time
 
 	mu      sync.RWMutex
-	byID    map[string]*record
+	recs    slab
+	index   index
 	issuers issuers
 	expiry  expiryQueue
 }
@@ -42,13 +45,14 @@ func New(cfg Config) *Store {
 	if now == nil {
 		now = time.Now
 	}
-	return &Store{now: now, byID: make(map[string]*record), issuers: issuers{seed: maphash.MakeSeed()}}
+	return &Store{now: now, index: index{seed: maphash.MakeSeed()}}
 }
 
-// reclaimPerWrite is how many expired sessions each write reclaims at most.
-// Each write adds at most one session, so a value above one lets reclaiming
-// keep up with any write rate while bounding the work of a single call.
-const reclaimPerWrite = 2
+// reclaimPerWrite is how many entries of the expiry queue each write handles
+// at most. Each write adds at most one session, so a value above one lets
+// reclaiming keep up with any write rate while bounding the work of a
+// single call.
+const reclaimPerWrite = 3
 
 var _ sessionstore.Store = (*Store)(nil)
 
@@ -57,7 +61,40 @@ var _ sessionstore.Store = (*Store)(nil)
 func (s *Store) Len() int {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return len(s.byID)
+	return s.recs.used
+}
+
+// lookup returns the position of the index slot of key and the slot, or -1
+// and an empty slot. For kindSID and kindSub the slot names the first
+// record of the list of (iss, key). With touch, it starts fetching the
+// record's other two slots before it reads the record, for a caller that is
+// about to remove it.
+func (s *Store) lookup(k kind, iss uint32, key string, touch bool) (int, slot) {
+	x := &s.index
+	if x.n == 0 {
+		return -1, slot{}
+	}
+	tag := x.tagString(k, iss, key)
+	t := x.shard(tag)
+	if t.n == 0 {
+		return -1, slot{}
+	}
+	mask := len(t.slots) - 1
+	for i := t.home(tag); ; i = (i + 1) & mask {
+		v := t.slots[i]
+		if v.ref == 0 {
+			return -1, slot{}
+		}
+		if v.tag != tag {
+			continue
+		}
+		if touch {
+			x.touch(v.tags)
+		}
+		if r := s.recs.at(v.ref); r.keyIs(k, key) && (k == kindID || r.iss == iss) {
+			return i, v
+		}
+	}
 }
 
 // Get implements [sessionstore.Store].
@@ -68,8 +105,12 @@ func (s *Store) Get(ctx context.Context, id string) (*sessionstore.Session, erro
 	now := s.now().UnixNano()
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	r := s.byID[id]
-	if r == nil || r.expires <= now {
+	_, v := s.lookup(kindID, 0, id, false)
+	if v.ref == 0 {
+		return nil, sessionstore.ErrNotFound
+	}
+	r := s.recs.at(v.ref)
+	if r.expires <= now {
 		return nil, sessionstore.ErrNotFound
 	}
 	return r.session(s.issuers.name(r.iss)), nil
@@ -84,6 +125,9 @@ func (s *Store) Create(ctx context.Context, in *sessionstore.Session) error {
 	if in == nil || in.ID == "" {
 		return errors.New("memstore: Create needs a session with an ID")
 	}
+	if uint64(len(in.ID))+uint64(len(in.SID))+uint64(len(in.Subject)) > 1<<32-1 {
+		return errKeyLen
+	}
 	created, expires, err := encodeTimes(in)
 	if err != nil {
 		return err
@@ -93,21 +137,93 @@ func (s *Store) Create(ctx context.Context, in *sessionstore.Session) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	defer s.reclaim(now)
-	if old := s.byID[in.ID]; old != nil {
-		if old.expires > now {
+	if _, old := s.lookup(kindID, 0, in.ID, false); old.ref != 0 {
+		if s.recs.at(old.ref).expires > now {
 			return sessionstore.ErrExists
 		}
-		s.remove(old)
+		s.remove(old.ref, old.all())
 	}
 	if expires <= now {
 		return nil
 	}
-	r := newRecord(in, data, created, expires)
+	y := s.recs.alloc()
+	if y == 0 {
+		return errors.New("memstore: store full")
+	}
+	r := s.recs.at(y)
+	r.set(in, data, created, expires)
 	r.iss = s.issuers.acquire(in.Issuer)
-	s.byID[r.id] = r
-	s.issuers.link(r)
-	s.expiry.push(r)
+	keys := [kinds]string{in.ID, in.SID, in.Subject}
+	for k := kindID; k <= kindSub; k++ {
+		if keys[k-1] != "" {
+			r.tags[k-1] = s.index.tagString(k, s.issuerOf(k, r), keys[k-1])
+		}
+	}
+	for k := kindID; k <= kindSub; k++ {
+		if keys[k-1] != "" {
+			s.link(y, k, keys[k-1])
+		}
+	}
+	s.expiry.push(expiryEntry{expires: expires, ref: y, gen: r.gen})
 	return nil
+}
+
+// issuerOf returns the issuer number that k's tags of r are made with.
+func (s *Store) issuerOf(k kind, r *record) uint32 {
+	if k == kindID {
+		return 0
+	}
+	return r.iss
+}
+
+// link adds record y, whose tags are set, to index k under key: for
+// kindSID and kindSub at the front of its list.
+func (s *Store) link(y ref, k kind, key string) {
+	r := s.recs.at(y)
+	if k != kindID {
+		if i, head := s.lookup(k, r.iss, key, false); head.ref != 0 {
+			l := k.list()
+			r.next[l] = head.ref
+			s.recs.at(head.ref).prev[l] = y
+			s.index.shard(head.tag).slots[i] = newSlot(k, y, r.tags)
+			return
+		}
+	}
+	s.index.insert(newSlot(k, y, r.tags))
+}
+
+// remove takes record y, whose tags are given, off every index and frees
+// it, which makes its expiry entry stale. It finds the index slots from the
+// tags alone, so that a caller that has the tags from an index slot lets
+// their fetching overlap with that of the record. The caller holds s.mu.
+func (s *Store) remove(y ref, tags [kinds]uint32) {
+	x := &s.index
+	// The id has no list.
+	t := x.shard(tags[kindID-1])
+	x.deleteAt(t, t.find(tags[kindID-1], y))
+	r := s.recs.at(y)
+	for k := kindSID; k <= kindSub; k++ {
+		tag := tags[k-1]
+		if tag == 0 {
+			continue
+		}
+		l := k.list()
+		prev, next := r.prev[l], r.next[l]
+		t := x.shard(tag)
+		switch {
+		case prev != 0:
+			s.recs.at(prev).next[l] = next
+		case next != 0:
+			t.slots[t.find(tag, y)] = newSlot(k, next, s.recs.at(next).tags)
+		default:
+			x.deleteAt(t, t.find(tag, y))
+		}
+		if next != 0 {
+			s.recs.at(next).prev[l] = prev
+		}
+	}
+	s.issuers.release(r.iss)
+	s.recs.release(y)
 }
 
 // Update implements [sessionstore.Store]. It refuses to change a session's
@@ -128,21 +244,30 @@ func (s *Store) Update(ctx context.Context, in *sessionstore.Session) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	defer s.reclaim(now)
-	r := s.byID[in.ID]
-	if r == nil || r.expires <= now {
+	_, v := s.lookup(kindID, 0, in.ID, false)
+	if v.ref == 0 {
 		return sessionstore.ErrNotFound
 	}
-	if in.Issuer != s.issuers.name(r.iss) || in.Subject != r.keys[bySubject] || in.SID != r.keys[bySID] {
+	y, r := v.ref, s.recs.at(v.ref)
+	if r.expires <= now {
+		return sessionstore.ErrNotFound
+	}
+	if in.Issuer != s.issuers.name(r.iss) || !r.keyIs(kindSub, in.Subject) || !r.keyIs(kindSID, in.SID) {
 		return errors.New("memstore: Update cannot change a session's Issuer, Subject or SID")
 	}
 	r.data, r.created = data, created
-	if expires <= now {
-		s.remove(r)
-		return nil
-	}
-	if expires != r.expires {
+	switch {
+	case expires <= now:
+		s.remove(y, r.tags)
+	case expires < r.expires:
+		// The entry is now late: replace it.
 		r.expires = expires
-		s.expiry.fix(r)
+		r.gen++
+		s.expiry.push(expiryEntry{expires: expires, ref: y, gen: r.gen})
+	default:
+		// The entry is early or on time; when it reaches the top, reclaim
+		// pushes it again at the new expiry.
+		r.expires = expires
 	}
 	return nil
 }
@@ -156,12 +281,13 @@ func (s *Store) Delete(ctx context.Context, id string) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	defer s.reclaim(now)
-	r := s.byID[id]
-	if r == nil {
+	_, v := s.lookup(kindID, 0, id, true)
+	if v.ref == 0 {
 		return 0, nil
 	}
-	s.remove(r)
-	if r.expires <= now {
+	live := s.recs.at(v.ref).expires > now
+	s.remove(v.ref, v.all())
+	if !live {
 		return 0, nil
 	}
 	return 1, nil
@@ -169,17 +295,17 @@ func (s *Store) Delete(ctx context.Context, id string) (int, error) {
 
 // DeleteBySID implements [sessionstore.Store].
 func (s *Store) DeleteBySID(ctx context.Context, issuer, sid string) (int, error) {
-	return s.deleteList(ctx, issuer, sid, bySID)
+	return s.deleteList(ctx, issuer, sid, kindSID)
 }
 
 // DeleteBySubject implements [sessionstore.Store].
 func (s *Store) DeleteBySubject(ctx context.Context, issuer, subject string) (int, error) {
-	return s.deleteList(ctx, issuer, subject, bySubject)
+	return s.deleteList(ctx, issuer, subject, kindSub)
 }
 
 // deleteList removes every session on one index list and counts the live
 // ones among them.
-func (s *Store) deleteList(ctx context.Context, issuer, key string, ix index) (int, error) {
+func (s *Store) deleteList(ctx context.Context, issuer, key string, k kind) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, fmt.Errorf("memstore: %w", err)
 	}
@@ -190,41 +316,84 @@ func (s *Store) deleteList(ctx context.Context, issuer, key string, ix index) (i
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	defer s.reclaim(now)
-	return s.deleteListLocked(issuer, key, ix, now), nil
+	return s.deleteListLocked(issuer, key, k, now), nil
+}
+
+// head returns the index slot of the first record of the list of (issuer,
+// key) in index k, or an empty slot.
+func (s *Store) head(issuer, key string, k kind) slot {
+	iss, ok := s.issuers.lookup(issuer)
+	if !ok {
+		return slot{}
+	}
+	_, v := s.lookup(k, iss, key, true)
+	return v
 }
 
 // deleteListLocked is deleteList for a caller that holds s.mu.
-func (s *Store) deleteListLocked(issuer, key string, ix index, now int64) int {
+func (s *Store) deleteListLocked(issuer, key string, k kind, now int64) int {
 	n := 0
-	for r := s.issuers.head(issuer, key, ix); r != nil; {
-		next := r.next[ix]
-		if r.keys[ix] == key { // the list may hold other keys with the same hash
-			if r.expires > now {
-				n++
-			}
-			s.remove(r)
+	l := k.list()
+	v := s.head(issuer, key, k)
+	if v.ref == 0 {
+		return 0
+	}
+	// The first record's tags come from its slot; the others' from
+	// themselves.
+	for y, tags := v.ref, v.all(); y != 0; {
+		r := s.recs.at(y)
+		next := r.next[l]
+		if r.expires > now {
+			n++
 		}
-		r = next
+		s.remove(y, tags)
+		if y = next; y != 0 {
+			tags = s.recs.at(y).tags
+		}
 	}
 	return n
 }
 
-// remove unlinks r from every structure. The caller holds s.mu.
-func (s *Store) remove(r *record) {
-	delete(s.byID, r.id)
-	s.issuers.unlink(r)
-	s.expiry.remove(r)
-	s.issuers.release(r.iss)
-}
-
-// reclaim removes up to reclaimPerWrite sessions that expired at or before
-// now. The caller holds s.mu.
+// reclaim handles up to reclaimPerWrite entries of the expiry queue that are
+// due at or before now: it removes expired sessions, drops stale entries
+// and pushes early ones again. Then it compacts the queue if stale entries
+// outnumber live ones, and shrinks the index after a mass removal. The
+// caller holds s.mu.
 func (s *Store) reclaim(now int64) {
 	for range reclaimPerWrite {
-		r := s.expiry.min()
-		if r == nil || r.expires > now {
-			return
+		if len(s.expiry) == 0 || s.expiry[0].expires > now {
+			break
 		}
-		s.remove(r)
+		e := s.expiry[0]
+		s.expiry.pop()
+		r := s.recs.at(e.ref)
+		switch {
+		case r.gen != e.gen: // stale
+		case r.expires > now:
+			s.expiry.push(expiryEntry{expires: r.expires, ref: e.ref, gen: e.gen})
+		default:
+			s.remove(e.ref, r.tags)
+		}
 	}
+	if len(s.expiry) > 2*s.recs.used+1024 {
+		s.compact()
+	}
+	s.index.shrink()
+}
+
+// compact drops the stale entries of the expiry queue. It runs when they
+// outnumber the live ones, so its O(n) cost is constant per removal,
+// amortized.
+func (s *Store) compact() {
+	q := s.expiry[:0]
+	for _, e := range s.expiry {
+		if s.recs.at(e.ref).gen == e.gen {
+			q = append(q, e)
+		}
+	}
+	if c := cap(q); c > 1024 && len(q) < c/4 {
+		q = append(expiryQueue(nil), q...)
+	}
+	q.heapify()
+	s.expiry = q
 }

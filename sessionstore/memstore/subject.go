@@ -25,10 +25,12 @@ func (s *Store) DeleteBySIDAndSubject(ctx context.Context, issuer, sid, subject 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	defer s.reclaim(now)
-	for r := s.issuers.head(issuer, sid, bySID); r != nil; r = r.next[bySID] {
-		if r.keys[bySID] == sid && r.expires > now && r.keys[bySubject] != subject {
+	for y := s.head(issuer, sid, kindSID).ref; y != 0; {
+		r := s.recs.at(y)
+		if r.expires > now && !r.keyIs(kindSub, subject) {
 			return 0, sessionstore.ErrSubjectMismatch
 		}
+		y = r.next[kindSID.list()]
 	}
-	return s.deleteListLocked(issuer, sid, bySID, now), nil
+	return s.deleteListLocked(issuer, sid, kindSID, now), nil
 }
