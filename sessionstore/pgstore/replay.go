@@ -40,25 +40,12 @@ var (
 // NewReplayCache returns a ReplayCache using cfg. It does not contact the
 // database; call CreateReplaySchema first.
 func NewReplayCache(cfg ReplayCacheConfig) (*ReplayCache, error) {
-	var errs []error
-	if cfg.Pool == nil {
-		errs = append(errs, errors.New("pgstore: ReplayCacheConfig.Pool is required"))
-	}
-	if cfg.Table == "" {
-		cfg.Table = DefaultReplayTable
-	}
-	t, err := parseTable(cfg.Table)
+	t, now, err := checkConfig("ReplayCacheConfig", cfg.Pool, cfg.Table, DefaultReplayTable, cfg.Now)
 	if err != nil {
-		errs = append(errs, err)
-	}
-	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
 	return &ReplayCache{
-		pool: cfg.Pool, now: cfg.Now,
+		pool: cfg.Pool, now: now,
 		// A row comes back if the pair was new or its old entry had
 		// expired; of concurrent inserts of one pair only the first does
 		// (the others wait for its row lock, then see a live entry).

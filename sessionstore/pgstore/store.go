@@ -44,24 +44,31 @@ var _ sessionstore.Store = (*Store)(nil)
 // New returns a Store using cfg. It does not contact the database; call
 // CreateSchema first (or run SchemaSQL's statements in a migration).
 func New(cfg Config) (*Store, error) {
+	t, now, err := checkConfig("Config", cfg.Pool, cfg.Table, DefaultTable, cfg.Now)
+	if err != nil {
+		return nil, err
+	}
+	return &Store{pool: cfg.Pool, now: now, sql: newQueries(t.String())}, nil
+}
+
+// checkConfig validates the fields New and NewReplayCache share, reporting
+// every problem at once, and applies their defaults.
+func checkConfig(name string, pool *pgxpool.Pool, table, defaultTable string, now func() time.Time) (table, func() time.Time, error) {
 	var errs []error
-	if cfg.Pool == nil {
-		errs = append(errs, errors.New("pgstore: Config.Pool is required"))
+	if pool == nil {
+		errs = append(errs, fmt.Errorf("pgstore: %s.Pool is required", name))
 	}
-	if cfg.Table == "" {
-		cfg.Table = DefaultTable
+	if table == "" {
+		table = defaultTable
 	}
-	t, err := parseTable(cfg.Table)
+	t, err := parseTable(table)
 	if err != nil {
 		errs = append(errs, err)
 	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
+	if now == nil {
+		now = time.Now
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	return &Store{pool: cfg.Pool, now: cfg.Now, sql: newQueries(t.String())}, nil
+	return t, now, errors.Join(errs...)
 }
 
 func newQueries(t string) queries {
