@@ -2,7 +2,6 @@ package pgstore_test
 
 import (
 	"context"
-	"errors"
 	"io"
 	"net"
 	"net/url"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/oidc-slo/slo/sessionstore"
 	"github.com/oidc-slo/slo/sessionstore/pgstore"
+	"github.com/oidc-slo/slo/sessionstore/storetest"
 )
 
 // proxy forwards TCP connections from a loopback port to the database, and
@@ -147,39 +147,14 @@ func TestOutage(t *testing.T) {
 	}
 
 	p.stop()
-	calls := []struct {
-		name string
-		call func(context.Context) error
-	}{
-		{"Get", func(ctx context.Context) error { _, err := st.Get(ctx, a.ID); return err }},
-		{"Create", func(ctx context.Context) error { return st.Create(ctx, sess("c")) }},
-		{"Update", func(ctx context.Context) error { return st.Update(ctx, a) }},
-		{"Delete", func(ctx context.Context) error { _, err := st.Delete(ctx, a.ID); return err }},
-		{"DeleteBySID", func(ctx context.Context) error { _, err := st.DeleteBySID(ctx, a.Issuer, a.SID); return err }},
-		{"DeleteBySubject", func(ctx context.Context) error {
-			_, err := st.DeleteBySubject(ctx, a.Issuer, a.Subject)
-			return err
-		}},
-		{"DeleteBySIDAndSubject", func(ctx context.Context) error {
-			_, err := st.DeleteBySIDAndSubject(ctx, a.Issuer, a.SID, a.Subject)
-			if errors.Is(err, sessionstore.ErrSubjectMismatch) {
-				return nil // not a connection error
-			}
-			return err
-		}},
-		{"DeleteExpired", func(ctx context.Context) error { _, err := st.DeleteExpired(ctx); return err }},
-		{"Forget", func(ctx context.Context) error { return rc.Forget(ctx, a.Issuer, "jti") }},
-		{"Seen", func(ctx context.Context) error {
+	storetest.Unavailable(t, st, a,
+		storetest.Call{Name: "DeleteExpired", Call: func(ctx context.Context) error { _, err := st.DeleteExpired(ctx); return err }},
+		storetest.Call{Name: "Forget", Call: func(ctx context.Context) error { return rc.Forget(ctx, a.Issuer, "jti") }},
+		storetest.Call{Name: "Seen", Call: func(ctx context.Context) error {
 			_, err := rc.Seen(ctx, a.Issuer, "jti", now.Add(time.Hour))
 			return err
 		}},
-	}
-	for _, tc := range calls {
-		err := tc.call(ctx)
-		if err == nil || errors.Is(err, sessionstore.ErrNotFound) || errors.Is(err, sessionstore.ErrExists) {
-			t.Errorf("%s with the database unreachable = %v, want a connection error", tc.name, err)
-		}
-	}
+	)
 
 	p.start() // same port
 	if got, err := st.Get(ctx, a.ID); err != nil || got.ID != a.ID {

@@ -2,7 +2,6 @@ package redisstore_test
 
 import (
 	"context"
-	"errors"
 	"testing"
 	"time"
 
@@ -10,6 +9,7 @@ import (
 
 	"github.com/oidc-slo/slo/sessionstore"
 	"github.com/oidc-slo/slo/sessionstore/redisstore"
+	"github.com/oidc-slo/slo/sessionstore/storetest"
 )
 
 // TestOutage stops the Redis server under a store: every method must fail
@@ -42,38 +42,13 @@ func TestOutage(t *testing.T) {
 	}
 
 	srv.stop()
-	calls := []struct {
-		name string
-		call func(context.Context) error
-	}{
-		{"Get", func(ctx context.Context) error { _, err := st.Get(ctx, a.ID); return err }},
-		{"Create", func(ctx context.Context) error { return st.Create(ctx, sess("c")) }},
-		{"Update", func(ctx context.Context) error { return st.Update(ctx, a) }},
-		{"Delete", func(ctx context.Context) error { _, err := st.Delete(ctx, a.ID); return err }},
-		{"DeleteBySID", func(ctx context.Context) error { _, err := st.DeleteBySID(ctx, a.Issuer, a.SID); return err }},
-		{"DeleteBySubject", func(ctx context.Context) error {
-			_, err := st.DeleteBySubject(ctx, a.Issuer, a.Subject)
-			return err
-		}},
-		{"DeleteBySIDAndSubject", func(ctx context.Context) error {
-			_, err := st.DeleteBySIDAndSubject(ctx, a.Issuer, a.SID, a.Subject)
-			if errors.Is(err, sessionstore.ErrSubjectMismatch) {
-				return nil // not a connection error
-			}
-			return err
-		}},
-		{"Seen", func(ctx context.Context) error {
+	storetest.Unavailable(t, st, a,
+		storetest.Call{Name: "Seen", Call: func(ctx context.Context) error {
 			_, err := rc.Seen(ctx, a.Issuer, "jti", now.Add(time.Hour))
 			return err
 		}},
-		{"Forget", func(ctx context.Context) error { return rc.Forget(ctx, a.Issuer, "jti") }},
-	}
-	for _, tc := range calls {
-		err := tc.call(ctx)
-		if err == nil || errors.Is(err, sessionstore.ErrNotFound) || errors.Is(err, sessionstore.ErrExists) {
-			t.Errorf("%s with Redis down = %v, want a connection error", tc.name, err)
-		}
-	}
+		storetest.Call{Name: "Forget", Call: func(ctx context.Context) error { return rc.Forget(ctx, a.Issuer, "jti") }},
+	)
 
 	srv.start() // same port, empty data set (no persistence)
 	if err := st.Create(ctx, a); err != nil {
