@@ -29,7 +29,7 @@ func (m *Middleware) newLogoutHandlers(cfg Config) error {
 	}
 	m.backChannel, err = logout.NewBackChannelHandler(logout.BackChannelConfig{
 		Verifier:    v,
-		Store:       m.store,
+		Store:       m.endingStore(),
 		ReplayCache: m.replay,
 		OnLogout:    m.onLogout,
 		Logger:      m.logger,
@@ -38,7 +38,9 @@ func (m *Middleware) newLogoutHandlers(cfg Config) error {
 		return fmt.Errorf("middleware: %w", err)
 	}
 	m.frontChannel, err = logout.NewFrontChannelHandler(logout.FrontChannelConfig{
-		Issuers:         []string{m.client.Issuer()},
+		Issuers: []string{m.client.Issuer()},
+		// Not the endingStore: anyone can send front-channel requests with
+		// made-up sids, and each would leave a marker in the store.
 		Store:           m.store,
 		SessionRequired: !cfg.FrontChannelCookieLogout,
 		FrameAncestors:  cfg.FrontChannelFrameAncestors,

@@ -1,14 +1,21 @@
 package middleware_test
 
 import (
+	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/url"
+	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/oidc-slo/slo/internal/testop"
 	"github.com/oidc-slo/slo/logout"
 	"github.com/oidc-slo/slo/middleware"
 	"github.com/oidc-slo/slo/sessionstore"
+	"github.com/oidc-slo/slo/sessionstore/memstore"
 )
 
 // TestRegisterMountsLogoutChannels checks that the back- and front-channel
@@ -107,5 +114,82 @@ func TestFrontChannelRefusesDriveByLogout(t *testing.T) {
 	}
 	if _, err := e.store.Get(t.Context(), id); !errors.Is(err, sessionstore.ErrNotFound) {
 		t.Fatalf("a framed cookie-only request left the session: %v", err)
+	}
+}
+
+// logoutDuringLogin is a store in which the OP ends the OP session of the
+// first session the app creates just before the store writes it: the
+// back-channel logout comes while the login is between its code exchange
+// and its session.
+type logoutDuringLogin struct {
+	sessionstore.Store
+	op   *testop.OP
+	once sync.Once
+	sid  string
+	ds   []testop.Delivery
+}
+
+func (s *logoutDuringLogin) Create(ctx context.Context, in *sessionstore.Session) error {
+	if in.Issuer == s.op.Issuer() && in.SID != "" {
+		s.once.Do(func() { s.sid, s.ds = in.SID, s.op.EndSession(ctx, in.SID) })
+	}
+	return s.Store.Create(ctx, in)
+}
+
+func TestLogoutDuringLoginIsNotUndone(t *testing.T) {
+	store := &logoutDuringLogin{Store: memstore.New(memstore.Config{})}
+	e := newEnv(t, envOptions{store: store, backChannel: true})
+	store.op = e.op
+	cb := e.authorize(e.startLogin())
+	resp, err := e.noRedirect().Get(cb.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if len(store.ds) != 1 || store.ds[0].Status != http.StatusOK {
+		t.Fatalf("back-channel deliveries during the login = %+v, want one 200", store.ds)
+	}
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "signed out") {
+		t.Fatalf("callback after the OP session ended = %d %q, want the signed-out page", resp.StatusCode, body)
+	}
+	e.noSessionCreated()
+	if n, err := e.store.DeleteBySID(t.Context(), e.op.Issuer(), store.sid); err != nil || n != 0 {
+		t.Fatalf("sessions left for the ended OP session: %d, %v", n, err)
+	}
+}
+
+// TestLoginAfterClientLogoutStands: an OP may end this client's sessions of
+// an OP session (a back-channel logout) and keep the OP session, so the user
+// signs in again with the same sid. That login started after the logout and
+// must not be refused.
+func TestLoginAfterClientLogoutStands(t *testing.T) {
+	// The app's clock runs 5 s behind the OP's, so the marker of the
+	// logout is older than any ID token issued afterwards even within one
+	// second.
+	clk := &clock{now: time.Now().Add(-5 * time.Second)}
+	e := newEnv(t, envOptions{mwConfig: func(c *middleware.Config) { c.Now = clk.Now }})
+	e.login()
+	sid := e.op.SessionSIDs("alice")[0]
+	token := e.op.SignLogoutToken(e.op.LogoutClaims("app", "alice", sid))
+	resp, err := http.PostForm(e.app.URL+"/backchannel-logout", url.Values{"logout_token": {token}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("back-channel logout = %d", resp.StatusCode)
+	}
+	if code, _, body := e.get("/"); body != "anonymous" {
+		t.Fatalf("after the logout: %d %q", code, body)
+	}
+	// The OP session lives on: the next login gets the same sid.
+	e.login()
+	if got := e.op.SessionSIDs("alice"); len(got) != 1 || got[0] != sid {
+		t.Fatalf("OP sids = %v, want the same %q", got, sid)
+	}
+	s, err := e.store.Get(t.Context(), e.sessionID())
+	if err != nil || s.SID != sid {
+		t.Fatalf("new session = %+v, %v", s, err)
 	}
 }

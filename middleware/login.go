@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/oidc-slo/slo/rp"
 	"github.com/oidc-slo/slo/sessionstore"
@@ -162,6 +163,25 @@ func (m *Middleware) CallbackHandler() http.Handler {
 		if err != nil {
 			m.logger.ErrorContext(ctx, "slo: creating the session failed", slog.Any("error", err))
 			m.fail(w, r, err)
+			return
+		}
+		// A logout of this OP session may have come while the login was on
+		// its way (see ended.go): then the new session must not live.
+		var issued time.Time
+		if res.IDToken != nil {
+			issued = res.IDToken.IssuedAt
+		}
+		if gone, err := m.endedBefore(ctx, s.Issuer, s.SID, issued); gone || err != nil {
+			if _, derr := m.store.Delete(ctx, s.ID); derr != nil {
+				err = errors.Join(err, fmt.Errorf("%w: %w", ErrStore, derr))
+			}
+			if err != nil {
+				m.logger.ErrorContext(ctx, "slo: checking the new session against logouts failed", slog.Any("error", err))
+				m.fail(w, r, err)
+				return
+			}
+			m.logger.WarnContext(ctx, "slo: the OP ended this session while the login was under way", slog.Any("session", s))
+			m.SignedOutPage(w, r)
 			return
 		}
 		m.setSessionCookie(w, token, s.CreatedAt.Add(m.absolute))
