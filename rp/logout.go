@@ -40,12 +40,32 @@ func (c *Client) EndSessionURL(p LogoutParams) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	q := u.Query()
+	u.RawQuery = mergeQuery(u.RawQuery, params)
+	return u.String(), nil
+}
+
+// mergeQuery adds params to the raw query of the end-session endpoint. The
+// endpoint's own query is kept byte for byte (RP-Initiated Logout 1.0 §2.1)
+// unless it sets one of the logout parameters itself; then the logout's
+// value wins and the query is re-encoded.
+func mergeQuery(raw string, params url.Values) string {
+	if raw == "" {
+		return params.Encode()
+	}
+	q, err := url.ParseQuery(raw)
+	clash := err != nil
+	for k := range params {
+		if _, ok := q[k]; ok {
+			clash = true
+		}
+	}
+	if !clash {
+		return raw + "&" + params.Encode()
+	}
 	for k, v := range params {
 		q[k] = v
 	}
-	u.RawQuery = q.Encode()
-	return u.String(), nil
+	return q.Encode()
 }
 
 // endSession returns the end-session endpoint and the logout parameters.
