@@ -134,13 +134,20 @@ func (m *Middleware) storeFailedAtLogout(w http.ResponseWriter, r *http.Request,
 // With the state of this browser's logout it consumes the state and
 // redirects to the logout's return_to. A missing, wrong or replayed state
 // changes nothing and shows a neutral signed-out page (200), never an error
-// loop. Every parameter except state is ignored.
+// loop. Every parameter except state is ignored. HEAD answers the page's
+// headers and consumes nothing.
 func (m *Middleware) LoggedOutHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
 			http.Error(w, http.StatusText(http.StatusMethodNotAllowed), http.StatusMethodNotAllowed)
+			return
+		}
+		if r.Method == http.MethodHead {
+			// A HEAD (a link prefetcher, a monitor) must not use up the
+			// state of the browser's real return.
+			m.SignedOutPage(w, r)
 			return
 		}
 		states := r.URL.Query()["state"]
