@@ -203,6 +203,13 @@ func TestLoggedOutState(t *testing.T) {
 		neutral(t, "?state="+url.QueryEscape(state)+"&state=x", logoutCookie)
 	})
 
+	// A HEAD (a prefetcher) does not use the state up.
+	head, _ := http.NewRequestWithContext(t.Context(), http.MethodHead, e.app.URL+"/logged-out?state="+url.QueryEscape(state), nil)
+	head.Header.Set("Cookie", "slo_logout="+logoutCookie)
+	if resp, err := http.DefaultTransport.RoundTrip(head); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("HEAD: %v %v", resp, err)
+	}
+
 	// The right state works once, with extra parameters ignored.
 	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, e.app.URL+"/logged-out?extra=1&state="+url.QueryEscape(state), nil)
 	req.Header.Set("Cookie", "slo_logout="+logoutCookie)
