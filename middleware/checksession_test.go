@@ -427,14 +427,7 @@ func TestRecheckWithoutSession(t *testing.T) {
 		e := newEnv(t, envOptions{})
 		e.login()
 		id := e.sessionID()
-		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, e.app.URL+"/login?prompt=none", nil)
-		req.Header.Set("Sec-Fetch-Site", "same-origin")
-		resp, err := e.noRedirect().Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		authURL, _ := url.Parse(resp.Header.Get("Location"))
+		authURL := e.startRecheck("prompt=none")
 		if q := authURL.Query(); q.Get("prompt") != "none" || q.Get("id_token_hint") == "" {
 			t.Fatalf("authorization request %s lacks prompt=none or id_token_hint", authURL)
 		}
@@ -457,14 +450,7 @@ func TestRecheckWithoutSession(t *testing.T) {
 		e := newEnv(t, envOptions{})
 		e.login()
 		old := e.sessionID()
-		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, e.app.URL+"/login?prompt=none", nil)
-		req.Header.Set("Sec-Fetch-Site", "same-origin")
-		resp, err := e.noRedirect().Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		authURL, _ := url.Parse(resp.Header.Get("Location"))
+		authURL := e.startRecheck("prompt=none")
 		e.login() // replaces the session
 		cur := e.sessionID()
 		if cur == old {
@@ -574,10 +560,10 @@ func TestRecheckLoginCookie(t *testing.T) {
 
 func strPtr(s string) *string { return &s }
 
-// startRecheckAt starts a re-check (query after "/login?") as the
-// session-check page would and runs it at the OP, returning the callback
-// URL the OP sent the browser to.
-func (e *env) startRecheckAt(query string) *url.URL {
+// startRecheck starts a re-check (query after "/login?") as the
+// session-check page would and returns the authorization request the
+// browser was sent to.
+func (e *env) startRecheck(query string) *url.URL {
 	e.t.Helper()
 	req, _ := http.NewRequestWithContext(e.t.Context(), http.MethodGet, e.app.URL+"/login?"+query, nil)
 	req.Header.Set("Sec-Fetch-Site", "same-origin")
@@ -589,8 +575,18 @@ func (e *env) startRecheckAt(query string) *url.URL {
 	if resp.StatusCode != http.StatusFound {
 		e.t.Fatalf("re-check start: %d", resp.StatusCode)
 	}
-	authURL, _ := url.Parse(resp.Header.Get("Location"))
-	return e.authorize(authURL)
+	authURL, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return authURL
+}
+
+// startRecheckAt starts a re-check and runs it at the OP, returning the
+// callback URL the OP sent the browser to.
+func (e *env) startRecheckAt(query string) *url.URL {
+	e.t.Helper()
+	return e.authorize(e.startRecheck(query))
 }
 
 // TestRecheckCrossSite: an error response to an iframe re-check whose
