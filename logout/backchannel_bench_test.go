@@ -2,6 +2,7 @@ package logout
 
 import (
 	"bytes"
+	"crypto"
 	"io"
 	"log/slog"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/go-jose/go-jose/v4"
 	"github.com/oidc-slo/slo/sessionstore/memstore"
 )
@@ -180,4 +182,58 @@ func sum(d []time.Duration) time.Duration {
 		t += x
 	}
 	return t
+}
+
+// BenchmarkGoOIDCVerifyLogout measures go-oidc's VerifyLogout on the same
+// kind of token, interleaved with go-jose's ParseSignedCompact + Verify,
+// and reports their ratio as x-jose-verify: the yardstick the back-channel
+// handler's ratio is read against. go-oidc parses the JWS twice (once to
+// find the algorithm, once in its key set), and checks less.
+//
+//	go test -run='^$' -bench=BenchmarkGoOIDCVerifyLogout -benchtime=3s -count=3 ./logout/
+func BenchmarkGoOIDCVerifyLogout(b *testing.B) {
+	k := keys()
+	v := oidc.NewVerifier(issA, &oidc.StaticKeySet{PublicKeys: []crypto.PublicKey{&k.rsaA.PublicKey}}, &oidc.Config{
+		ClientID:             clientA,
+		SupportedSigningAlgs: []string{"RS256"},
+		Now:                  func() time.Time { return testNow },
+	})
+	raw := tok{}.mint(b)
+	algs := []jose.SignatureAlgorithm{jose.RS256}
+	var oidcD, joseD []time.Duration
+	i := 0
+	for b.Loop() {
+		i++
+		t0 := time.Now()
+		if i%2 == 0 {
+			if _, err := v.VerifyLogout(b.Context(), raw); err != nil {
+				b.Fatal(err)
+			}
+			t1 := time.Now()
+			jws, err := jose.ParseSignedCompact(raw, algs)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := jws.Verify(&k.rsaA.PublicKey); err != nil {
+				b.Fatal(err)
+			}
+			oidcD, joseD = append(oidcD, t1.Sub(t0)), append(joseD, time.Since(t1))
+			continue
+		}
+		jws, err := jose.ParseSignedCompact(raw, algs)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := jws.Verify(&k.rsaA.PublicKey); err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		if _, err := v.VerifyLogout(b.Context(), raw); err != nil {
+			b.Fatal(err)
+		}
+		joseD, oidcD = append(joseD, t1.Sub(t0)), append(oidcD, time.Since(t1))
+	}
+	b.ReportMetric(float64(median(oidcD)), "go-oidc-median-ns")
+	b.ReportMetric(float64(median(joseD)), "jose-median-ns")
+	b.ReportMetric(float64(median(oidcD))/float64(median(joseD)), "x-jose-verify")
 }
