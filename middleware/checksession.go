@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/oidc-slo/slo/rp"
 )
 
 // Session Management 1.0 support: the RP iframe page, the script the
@@ -90,19 +92,31 @@ var recheckTmpl = template.Must(template.New("recheck").Parse(`<!doctype html>
 type checkFrame struct {
 	url    string // the check_session_iframe URL
 	origin string // its origin, as a browser reports it in event.origin
-	authz  string // origin of the authorization endpoint (for frame-src)
+	csp    string // the Content-Security-Policy of the RP iframe page
 }
 
-// checkSessionFrame returns the OP's check_session_iframe, or false when
-// the OP advertises none (or one that is not an absolute http(s) URL with
-// an ASCII host): then session checking is off.
-func (m *Middleware) checkSessionFrame() (checkFrame, bool) {
-	md := m.client.Metadata()
+// newCheckFrame returns the OP's check_session_iframe, or nil when the OP
+// advertises none (or one that is not an absolute http(s) URL with an
+// ASCII host): then session checking is off. New calls it once.
+func newCheckFrame(md rp.Metadata) *checkFrame {
 	o := webOrigin(md.CheckSessionIframe)
 	if o == "" {
-		return checkFrame{}, false
+		return nil
 	}
-	return checkFrame{url: md.CheckSessionIframe, origin: o, authz: webOrigin(md.AuthorizationEndpoint)}, true
+	cf := &checkFrame{url: md.CheckSessionIframe, origin: o}
+	frameSrc := "'self' " + o
+	if authz := webOrigin(md.AuthorizationEndpoint); authz != "" && authz != o {
+		frameSrc += " " + authz
+	}
+	cf.csp = "default-src 'none'; script-src " + checkScript.hash +
+		"; frame-src " + frameSrc + "; frame-ancestors 'self'; base-uri 'none'; form-action 'none'"
+	return cf
+}
+
+// checkSessionFrame returns the OP's check_session_iframe and whether
+// session checking is on.
+func (m *Middleware) checkSessionFrame() (*checkFrame, bool) {
+	return m.checkFrame, m.checkFrame != nil
 }
 
 // webOrigin returns the ASCII serialization of an http(s) URL's origin
@@ -263,17 +277,12 @@ func (m *Middleware) SessionCheckHandler() http.Handler {
 			sum := sha256.Sum256([]byte("slo session check\x00" + s.ID))
 			data.Key = base64.RawURLEncoding.EncodeToString(sum[:12])
 		}
-		frameSrc := "'self' " + cf.origin
-		if cf.authz != "" && cf.authz != cf.origin {
-			frameSrc += " " + cf.authz
-		}
 		h := w.Header()
 		h.Set("Content-Type", "text/html; charset=utf-8")
 		h.Set("Cache-Control", "no-store")
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "same-origin")
-		h.Set("Content-Security-Policy", "default-src 'none'; script-src "+checkScript.hash+
-			"; frame-src "+frameSrc+"; frame-ancestors 'self'; base-uri 'none'; form-action 'none'")
+		h.Set("Content-Security-Policy", cf.csp)
 		if r.Method == http.MethodHead {
 			return
 		}

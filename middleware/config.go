@@ -141,7 +141,7 @@ type Middleware struct {
 
 	cookieName string
 	secure     bool
-	origin     string // scheme://host[:port] of the redirect URL
+	origin     string // origin of the redirect URL, as browsers serialise it
 	paths      paths
 	absolute   time.Duration
 	idle       time.Duration
@@ -150,6 +150,7 @@ type Middleware struct {
 	refreshing refreshGroup
 
 	checkInterval time.Duration // Config.SessionCheckInterval
+	checkFrame    *checkFrame   // the OP's check_session_iframe; nil: no session check
 
 	backChannel  *logout.BackChannelHandler
 	frontChannel *logout.FrontChannelHandler
@@ -169,7 +170,7 @@ func New(cfg Config) (*Middleware, error) {
 	}
 	rc := cfg.Client.Config()
 	redirect, err := url.Parse(rc.RedirectURL)
-	if err != nil || redirect.Host == "" {
+	if err != nil || webOrigin(rc.RedirectURL) == "" {
 		errs = append(errs, fmt.Errorf("middleware: client RedirectURL %q is not an absolute URL", rc.RedirectURL))
 		redirect = &url.URL{Path: "/callback"}
 	}
@@ -184,7 +185,7 @@ func New(cfg Config) (*Middleware, error) {
 		absolute:     cfg.AbsoluteLifetime,
 		idle:         cfg.IdleTimeout,
 		loginTTL:     cfg.LoginTimeout,
-		origin:       redirect.Scheme + "://" + redirect.Host,
+		origin:       webOrigin(rc.RedirectURL),
 	}
 	if m.now == nil {
 		m.now = time.Now
@@ -211,6 +212,7 @@ func New(cfg Config) (*Middleware, error) {
 	if m.loginTTL == 0 {
 		m.loginTTL = 10 * time.Minute
 	}
+	m.checkFrame = newCheckFrame(cfg.Client.Metadata())
 	m.checkInterval = cmp.Or(cfg.SessionCheckInterval, defaultCheckInterval)
 	if m.checkInterval < minCheckInterval {
 		errs = append(errs, fmt.Errorf("middleware: SessionCheckInterval must be at least %v", minCheckInterval))
@@ -223,7 +225,7 @@ func New(cfg Config) (*Middleware, error) {
 	} else {
 		m.secure = redirect.Scheme == "https"
 	}
-	m.cookieName = orDefault(cfg.CookieName, "slo")
+	m.cookieName = cmp.Or(cfg.CookieName, "slo")
 	if strings.ContainsAny(m.cookieName, " \t\r\n;,=\"") {
 		errs = append(errs, fmt.Errorf("middleware: CookieName %q is not a valid cookie name", m.cookieName))
 	}
@@ -241,20 +243,20 @@ func New(cfg Config) (*Middleware, error) {
 	}
 
 	m.paths = paths{
-		login:        orDefault(cfg.LoginPath, "/login"),
-		callback:     orDefault(redirect.Path, "/"),
-		logout:       orDefault(cfg.LogoutPath, "/logout"),
-		metadata:     orDefault(cfg.MetadataPath, "/.well-known/oidc-client"),
-		backChannel:  orDefault(cfg.BackChannelPath, "/backchannel-logout"),
-		frontChannel: orDefault(cfg.FrontChannelPath, "/frontchannel-logout"),
-		landing:      orDefault(cfg.LandingPath, "/"),
+		login:        cmp.Or(cfg.LoginPath, "/login"),
+		callback:     cmp.Or(redirect.Path, "/"),
+		logout:       cmp.Or(cfg.LogoutPath, "/logout"),
+		metadata:     cmp.Or(cfg.MetadataPath, "/.well-known/oidc-client"),
+		backChannel:  cmp.Or(cfg.BackChannelPath, "/backchannel-logout"),
+		frontChannel: cmp.Or(cfg.FrontChannelPath, "/frontchannel-logout"),
+		landing:      cmp.Or(cfg.LandingPath, "/"),
 	}
 	if rc.PostLogoutRedirectURL != "" {
 		u, err := url.Parse(rc.PostLogoutRedirectURL)
-		if err != nil || u.Scheme+"://"+u.Host != m.origin {
+		if err != nil || webOrigin(rc.PostLogoutRedirectURL) != m.origin {
 			errs = append(errs, fmt.Errorf("middleware: client PostLogoutRedirectURL %q must be on the origin of RedirectURL %q", rc.PostLogoutRedirectURL, m.origin))
 		} else {
-			m.paths.loggedOut = orDefault(u.Path, "/")
+			m.paths.loggedOut = cmp.Or(u.Path, "/")
 		}
 	}
 	for _, p := range []string{m.paths.login, m.paths.logout, m.paths.metadata, m.paths.backChannel, m.paths.frontChannel, m.paths.landing} {
@@ -274,13 +276,6 @@ func New(cfg Config) (*Middleware, error) {
 	}
 	m.csrf = http.NewCrossOriginProtection()
 	return m, nil
-}
-
-func orDefault(v, def string) string {
-	if v == "" {
-		return def
-	}
-	return v
 }
 
 // refreshGroup lets one request per session refresh tokens at a time; the

@@ -26,7 +26,9 @@ func newToken() string { return rand.Text() }
 // itself, so a leaked store dump cannot be replayed as cookies.
 func SessionID(token string) string {
 	sum := sha256.Sum256([]byte(token))
-	return base64.RawURLEncoding.EncodeToString(sum[:])
+	var b [43]byte // base64.RawURLEncoding.EncodedLen(sha256.Size)
+	base64.RawURLEncoding.Encode(b[:], sum[:])
+	return string(b[:])
 }
 
 // validToken reports whether v has the shape of a token made by newToken.
@@ -83,6 +85,15 @@ func (m *Middleware) setSessionCookie(w http.ResponseWriter, token string, expir
 		Secure:   m.secure,
 		HttpOnly: true,
 		SameSite: http.SameSiteLaxMode,
+	})
+}
+
+// setRecordCookie sets the cookie of a sealed login or logout record; it
+// lives as long as a login or logout may take.
+func (m *Middleware) setRecordCookie(w http.ResponseWriter, name, sealed string, sameSite http.SameSite) {
+	http.SetCookie(w, &http.Cookie{
+		Name: name, Value: sealed, Path: "/", MaxAge: int(m.loginTTL.Seconds()),
+		Secure: m.secure, HttpOnly: true, SameSite: sameSite,
 	})
 }
 

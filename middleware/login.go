@@ -68,10 +68,7 @@ func (m *Middleware) LoginHandler() http.Handler {
 			m.fail(w, r, err)
 			return
 		}
-		http.SetCookie(w, &http.Cookie{
-			Name: name, Value: v, Path: "/", MaxAge: int(m.loginTTL.Seconds()),
-			Secure: m.secure, HttpOnly: true, SameSite: http.SameSiteLaxMode,
-		})
+		m.setRecordCookie(w, name, v, http.SameSiteLaxMode)
 		w.Header().Set("Cache-Control", "no-store")
 		http.Redirect(w, r, authURL, http.StatusFound)
 	})
@@ -147,11 +144,7 @@ func (m *Middleware) CallbackHandler() http.Handler {
 		if m.idle > 0 && m.idle < m.absolute {
 			s.ExpiresAt = now.Add(m.idle)
 		}
-		if res.Token != nil {
-			s.Data.AccessToken = res.Token.AccessToken
-			s.Data.RefreshToken = res.Token.RefreshToken
-			s.Data.TokenExpiry = res.Token.Expiry
-		}
+		setTokens(&s.Data, res.Token)
 		if old, ok := m.sessionToken(r); ok {
 			if _, err := m.store.Delete(ctx, SessionID(old)); err != nil {
 				m.logger.ErrorContext(ctx, "slo: ending the previous session at login failed", slog.Any("error", err))

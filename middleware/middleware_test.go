@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -521,5 +522,34 @@ func TestSignOutDecryptsEncryptedIDTokenHint(t *testing.T) {
 	}
 	if _, err := jose.ParseSignedCompact(hint, []jose.SignatureAlgorithm{jose.RS256}); err != nil {
 		t.Fatalf("id_token_hint does not parse as a JWS: %v", err)
+	}
+}
+
+// TestOriginIsSerialisedAsBrowsersDo: the redirect URL's origin is kept as
+// a browser reports it (lower case, no default port), so a post-logout URL
+// spelled differently on the same origin is accepted and the registered
+// logout URIs are canonical.
+func TestOriginIsSerialisedAsBrowsersDo(t *testing.T) {
+	op, err := testop.Start(testop.Config{}, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { op.Close() })
+	client, err := rp.New(t.Context(), rp.Config{
+		Issuer: op.Issuer(), ClientID: "app", ClientSecret: "s",
+		RedirectURL:           "https://App.Example:443/callback",
+		PostLogoutRedirectURL: "https://app.example/logged-out",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := middleware.New(middleware.Config{Client: client, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatalf("same origin spelled two ways refused: %v", err)
+	}
+	reg := m.Registration()
+	if reg.FrontChannelLogoutURI != "https://app.example/frontchannel-logout" ||
+		reg.BackChannelLogoutURI != "https://app.example/backchannel-logout" {
+		t.Fatalf("registration = %+v", reg)
 	}
 }

@@ -89,10 +89,7 @@ func (m *Middleware) startRecheck(w http.ResponseWriter, r *http.Request) {
 	if m.secure {
 		sameSite = http.SameSiteNoneMode
 	}
-	http.SetCookie(w, &http.Cookie{
-		Name: name, Value: v, Path: "/", MaxAge: int(m.loginTTL.Seconds()),
-		Secure: m.secure, HttpOnly: true, SameSite: sameSite,
-	})
+	m.setRecordCookie(w, name, v, sameSite)
 	http.Redirect(w, r, authURL, http.StatusFound)
 }
 
@@ -155,13 +152,7 @@ func (m *Middleware) recheck(w http.ResponseWriter, r *http.Request, rec loginRe
 	n := s.Clone()
 	n.Data.SessionState = res.SessionState
 	n.Data.IDToken = res.RawIDToken
-	if res.Token != nil {
-		n.Data.AccessToken = res.Token.AccessToken
-		n.Data.TokenExpiry = res.Token.Expiry
-		if res.Token.RefreshToken != "" {
-			n.Data.RefreshToken = res.Token.RefreshToken
-		}
-	}
+	setTokens(&n.Data, res.Token)
 	switch err := m.store.Update(ctx, n); {
 	case errors.Is(err, sessionstore.ErrNotFound):
 		return recheckSignedOut // logged out meanwhile: stays logged out

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/oidc-slo/slo/sessionstore"
+	"golang.org/x/oauth2"
 )
 
 type ctxKey struct{}
@@ -173,13 +174,7 @@ func (m *Middleware) doRefresh(ctx context.Context, s *sessionstore.Session) (*s
 		return s, nil
 	}
 	n := s.Clone()
-	if res.Token != nil {
-		n.Data.AccessToken = res.Token.AccessToken
-		n.Data.TokenExpiry = res.Token.Expiry
-		if res.Token.RefreshToken != "" {
-			n.Data.RefreshToken = res.Token.RefreshToken
-		}
-	}
+	setTokens(&n.Data, res.Token)
 	if res.RawIDToken != "" {
 		n.Data.IDToken = res.RawIDToken
 	}
@@ -190,4 +185,17 @@ func (m *Middleware) doRefresh(ctx context.Context, s *sessionstore.Session) (*s
 		return nil, fmt.Errorf("%w: %w", ErrStore, err)
 	}
 	return n, nil
+}
+
+// setTokens copies the OAuth 2.0 tokens of a token response into d. A
+// response without a refresh token keeps the one d has (RFC 6749 §6).
+func setTokens(d *sessionstore.Data, t *oauth2.Token) {
+	if t == nil {
+		return
+	}
+	d.AccessToken = t.AccessToken
+	d.TokenExpiry = t.Expiry
+	if t.RefreshToken != "" {
+		d.RefreshToken = t.RefreshToken
+	}
 }

@@ -94,32 +94,33 @@ func (m *Middleware) signOut(w http.ResponseWriter, r *http.Request) {
 	p := rp.LogoutParams{IDTokenHint: m.idTokenHint(ctx, s.Data.IDToken)}
 	if m.paths.loggedOut != "" {
 		p.State = rand.Text()
-		exp := m.now().Add(m.loginTTL)
-		v, err := seal(m.sealer, m.logoutCookieName(), logoutRecord{State: p.State, ReturnTo: returnTo}, exp)
-		if err != nil {
-			m.fail(w, r, err)
-			return
-		}
-		http.SetCookie(w, &http.Cookie{
-			Name: m.logoutCookieName(), Value: v, Path: "/", MaxAge: int(m.loginTTL.Seconds()),
-			Secure: m.secure, HttpOnly: true, SameSite: http.SameSiteLaxMode,
-		})
 	}
 	endURL, err := m.client.EndSessionURL(p)
 	switch {
 	case errors.Is(err, rp.ErrNoEndSessionEndpoint):
-		m.clearCookie(w, m.logoutCookieName())
 		http.Redirect(w, r, returnTo, http.StatusSeeOther)
+		return
 	case err != nil:
 		m.logger.ErrorContext(ctx, "slo: building the end-session request failed", slog.Any("error", err))
 		m.fail(w, r, err)
-	case len(endURL) > maxURLLen:
+		return
+	}
+	if p.State != "" {
+		name := m.logoutCookieName()
+		v, err := seal(m.sealer, name, logoutRecord{State: p.State, ReturnTo: returnTo}, m.now().Add(m.loginTTL))
+		if err != nil {
+			m.fail(w, r, err)
+			return
+		}
+		m.setRecordCookie(w, name, v, http.SameSiteLaxMode)
+	}
+	if len(endURL) > maxURLLen {
 		if err := m.client.WriteEndSessionForm(w, p); err != nil {
 			m.fail(w, r, err)
 		}
-	default:
-		http.Redirect(w, r, endURL, http.StatusSeeOther)
+		return
 	}
+	http.Redirect(w, r, endURL, http.StatusSeeOther)
 }
 
 func (m *Middleware) storeFailedAtLogout(w http.ResponseWriter, r *http.Request, ev logout.Event, err error) {
