@@ -92,7 +92,7 @@ func (c *Client) Callback(ctx context.Context, params url.Values, st *LoginState
 	if raw == "" {
 		return nil, invalid("token response has no id_token", nil)
 	}
-	idt, cl, err := c.verifyIDToken(ctx, raw, st.Nonce, true)
+	idt, cl, err := c.verifyIDToken(ctx, raw, st.Nonce)
 	if err != nil {
 		return nil, err
 	}

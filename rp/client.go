@@ -182,7 +182,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		errs = append(errs, errors.New("rp: discovery: jwks_uri missing"))
 	}
 	if meta.EndSessionEndpoint != "" {
-		errs = append(errs, checkURL("end_session_endpoint", meta.EndSessionEndpoint, true))
+		errs = append(errs, checkURL("end_session_endpoint", meta.EndSessionEndpoint))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -252,7 +252,7 @@ func (cfg *Config) validate() error {
 	var errs []error
 	if cfg.Issuer == "" {
 		errs = append(errs, errors.New("rp: Issuer is required"))
-	} else if err := checkURL("Issuer", cfg.Issuer, true); err != nil {
+	} else if err := checkURL("Issuer", cfg.Issuer); err != nil {
 		errs = append(errs, err)
 	} else if u, _ := url.Parse(cfg.Issuer); u.RawQuery != "" || u.ForceQuery {
 		errs = append(errs, errors.New("rp: Issuer must not have a query"))
@@ -263,13 +263,13 @@ func (cfg *Config) validate() error {
 	if cfg.RedirectURL == "" {
 		errs = append(errs, errors.New("rp: RedirectURL is required"))
 	} else {
-		errs = append(errs, checkURL("RedirectURL", cfg.RedirectURL, true))
+		errs = append(errs, checkURL("RedirectURL", cfg.RedirectURL))
 	}
 	if cfg.PostLogoutRedirectURL != "" {
-		errs = append(errs, checkURL("PostLogoutRedirectURL", cfg.PostLogoutRedirectURL, true))
+		errs = append(errs, checkURL("PostLogoutRedirectURL", cfg.PostLogoutRedirectURL))
 	}
 	if cfg.EndSessionURL != "" {
-		errs = append(errs, checkURL("EndSessionURL", cfg.EndSessionURL, true))
+		errs = append(errs, checkURL("EndSessionURL", cfg.EndSessionURL))
 	}
 	switch cfg.AuthMethod {
 	case AuthMethodBasic, AuthMethodPost:
@@ -281,7 +281,7 @@ func (cfg *Config) validate() error {
 		errs = append(errs, fmt.Errorf("rp: unknown AuthMethod %q", cfg.AuthMethod))
 	}
 	for _, s := range cfg.Scopes {
-		if s == "" || !validScope(s) {
+		if !validScope(s) {
 			errs = append(errs, fmt.Errorf("rp: invalid scope %q", s))
 		}
 	}
@@ -307,9 +307,9 @@ func (cfg *Config) validate() error {
 	return errors.Join(errs...)
 }
 
-// checkURL checks that raw is an absolute URL without fragment and, when
-// secure is true, uses https unless the host is loopback.
-func checkURL(name, raw string, secure bool) error {
+// checkURL checks that raw is an absolute URL without fragment that uses
+// https, or http on a loopback host.
+func checkURL(name, raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return fmt.Errorf("rp: %s: %w", name, err)
@@ -323,7 +323,7 @@ func checkURL(name, raw string, secure bool) error {
 	switch u.Scheme {
 	case "https":
 	case "http":
-		if secure && !isLoopback(u.Hostname()) {
+		if !isLoopback(u.Hostname()) {
 			return fmt.Errorf("rp: %s %q must use https (http is allowed only for loopback hosts)", name, raw)
 		}
 	default:

@@ -70,7 +70,7 @@ func (c *Client) Login(opts ...AuthOption) (string, *LoginState, error) {
 	var params []oauth2.AuthCodeOption
 	for _, o := range opts {
 		for _, s := range o.scopes {
-			if s == "" || !validScope(s) {
+			if !validScope(s) {
 				return "", nil, fmt.Errorf("rp: invalid scope %q", s)
 			}
 			if !slices.Contains(scopes, s) {
@@ -104,7 +104,11 @@ func (c *Client) Login(opts ...AuthOption) (string, *LoginState, error) {
 	return conf.AuthCodeURL(st.State, params...), st, nil
 }
 
+// validScope reports whether s is one non-empty RFC 6749 scope token.
 func validScope(s string) bool {
+	if s == "" {
+		return false
+	}
 	for _, r := range s {
 		// RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
 		if r < 0x21 || r > 0x7e || r == '"' || r == '\\' {

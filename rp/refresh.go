@@ -31,7 +31,7 @@ func (c *Client) Refresh(ctx context.Context, refreshToken, subject string) (*Re
 	if raw == "" {
 		return res, nil
 	}
-	idt, cl, err := c.verifyIDToken(ctx, raw, "", false)
+	idt, cl, err := c.verifyIDToken(ctx, raw, "")
 	if err != nil {
 		return nil, err
 	}

@@ -188,7 +188,7 @@ var errBadToken = errors.New("testop: token not issued by this OP")
 // key, or HS256 with the secret of its audience) and returns its claims.
 // Expiry is not checked: id_token_hint may be expired.
 func (op *OP) verifyOwn(raw string) (map[string]any, error) {
-	jws, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.HS256})
+	jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.HS256})
 	if err != nil || len(jws.Signatures) != 1 {
 		return nil, fmt.Errorf("%w: %v", errBadToken, err)
 	}
