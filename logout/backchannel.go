@@ -127,17 +127,13 @@ func NewBackChannelHandler(cfg BackChannelConfig) (*BackChannelHandler, error) {
 	if h.maxBody == 0 {
 		h.maxBody = DefaultMaxBodyBytes
 	}
+	if h.logger == nil {
+		h.logger = slog.Default()
+	}
 	if h.storeTimeout == 0 {
 		h.storeTimeout = DefaultStoreTimeout
 	}
 	return h, nil
-}
-
-func (h *BackChannelHandler) log() *slog.Logger {
-	if h.logger != nil {
-		return h.logger
-	}
-	return slog.Default()
 }
 
 // formContentType is the only media type a back-channel request may have.
@@ -174,7 +170,7 @@ func (h *BackChannelHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	tok, err := h.verifier.Verify(ctx, raw)
 	if err != nil {
 		ev.Err = err
-		h.log().WarnContext(ctx, "logout: back-channel logout token refused", "reason", reasonOf(err), "error", err)
+		h.logger.WarnContext(ctx, "logout: back-channel logout token refused", "reason", reasonOf(err), "error", err)
 		h.finish(ctx, w, ev)
 		return
 	}
@@ -305,7 +301,7 @@ func (h *BackChannelHandler) end(ctx context.Context, tok *Token) (int, error) {
 	case err != nil && !h.failOpen:
 		return 0, fmt.Errorf("logout: replay cache: %w", err)
 	case err != nil:
-		h.log().ErrorContext(ctx, "logout: replay cache failed; accepting the token (fail-open)", "error", err, "token", tok)
+		h.logger.ErrorContext(ctx, "logout: replay cache failed; accepting the token (fail-open)", "error", err, "token", tok)
 	case seen:
 		return 0, &ValidationError{Reason: ReasonReplayed}
 	}
@@ -318,7 +314,7 @@ func (h *BackChannelHandler) end(ctx context.Context, tok *Token) (int, error) {
 	}
 	if h.revoke != nil {
 		if rerr := h.revoke(ctx, tok); rerr != nil {
-			h.log().ErrorContext(ctx, "logout: back-channel revoke hook failed", "error", rerr, "token", tok)
+			h.logger.ErrorContext(ctx, "logout: back-channel revoke hook failed", "error", rerr, "token", tok)
 		}
 	}
 	if err != nil {
@@ -336,7 +332,7 @@ func (h *BackChannelHandler) forget(ctx context.Context, tok *Token) {
 		return
 	}
 	if err := f.Forget(ctx, tok.Issuer, tok.JTI); err != nil {
-		h.log().ErrorContext(ctx, "logout: replay cache forget failed", "error", err, "token", tok)
+		h.logger.ErrorContext(ctx, "logout: replay cache forget failed", "error", err, "token", tok)
 	}
 }
 
@@ -360,24 +356,24 @@ func endSessions(ctx context.Context, store sessionstore.Store, tok *Token) (int
 func (h *BackChannelHandler) finish(ctx context.Context, w http.ResponseWriter, ev Event) {
 	h.onLogout.Emit(ctx, ev)
 	if ev.Err == nil {
-		h.log().InfoContext(ctx, "logout: back-channel logout", "event", ev)
+		h.logger.InfoContext(ctx, "logout: back-channel logout", "event", ev)
 		w.WriteHeader(http.StatusOK)
 		return
 	}
 	var ve *ValidationError
 	if errors.As(ev.Err, &ve) {
 		if ve.Reason == ReasonReplayed || ve.Reason == ReasonSubjectMismatch {
-			h.log().WarnContext(ctx, "logout: back-channel logout token refused", "reason", ve.Reason, "event", ev)
+			h.logger.WarnContext(ctx, "logout: back-channel logout token refused", "reason", ve.Reason, "event", ev)
 		}
 	} else {
-		h.log().ErrorContext(ctx, "logout: back-channel logout failed", "event", ev)
+		h.logger.ErrorContext(ctx, "logout: back-channel logout failed", "event", ev)
 	}
 	writeError(w, http.StatusBadRequest)
 }
 
 // refuse logs and answers a request refused before its token was looked at.
 func (h *BackChannelHandler) refuse(ctx context.Context, w http.ResponseWriter, status int, msg string, attrs ...any) {
-	h.log().WarnContext(ctx, "logout: back-channel request refused: "+msg, attrs...)
+	h.logger.WarnContext(ctx, "logout: back-channel request refused: "+msg, attrs...)
 	writeError(w, status)
 }
 

@@ -23,10 +23,6 @@ import (
 // nothing.
 var ErrFrontChannelRefused = errors.New("logout: front-channel request refused")
 
-// frontChannelDefaultStoreTimeout bounds each store call when
-// FrontChannelConfig.StoreTimeout is zero.
-const frontChannelDefaultStoreTimeout = 5 * time.Second
-
 // FrontChannelConfig configures a [FrontChannelHandler].
 type FrontChannelConfig struct {
 	// Issuers are the issuer identifiers whose logout requests are accepted.
@@ -227,7 +223,7 @@ func NewFrontChannelHandler(cfg FrontChannelConfig) (*FrontChannelHandler, error
 		h.logger = slog.Default()
 	}
 	if h.storeTimeout == 0 {
-		h.storeTimeout = frontChannelDefaultStoreTimeout
+		h.storeTimeout = DefaultStoreTimeout
 	}
 	ancestors := "frame-ancestors " + strings.Join(origins, " ")
 	base := "default-src 'none'; base-uri 'none'; form-action 'none'; " + ancestors

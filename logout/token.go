@@ -1,6 +1,7 @@
 package logout
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -202,7 +203,7 @@ func scanObject(b []byte, i, depth int, fn func(key, val []byte) error) (int, er
 // memberName returns the name in the valid JSON string quoted.
 func memberName(quoted []byte) []byte {
 	key := quoted[1 : len(quoted)-1]
-	if !hasByte(key, '\\') {
+	if bytes.IndexByte(key, '\\') < 0 {
 		return key
 	}
 	var s string
@@ -349,15 +350,6 @@ func skipDigits(b []byte, i int) int {
 	return i
 }
 
-func hasByte(b []byte, c byte) bool {
-	for _, x := range b {
-		if x == c {
-			return true
-		}
-	}
-	return false
-}
-
 func skipSpace(b []byte, i int) int {
 	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
 		i++
@@ -370,7 +362,7 @@ func jsonString(raw []byte) (s string, ok bool) {
 	if len(raw) < 2 || raw[0] != '"' {
 		return "", false
 	}
-	if !hasByte(raw, '\\') {
+	if bytes.IndexByte(raw, '\\') < 0 {
 		return string(raw[1 : len(raw)-1]), true
 	}
 	if err := json.Unmarshal(raw, &s); err != nil {

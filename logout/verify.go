@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -182,7 +183,7 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 	}
 	for i, pc := range cfg.Providers {
 		p := &provider{Provider: pc}
-		p.Algs = append([]string(nil), pc.Algs...)
+		p.Algs = slices.Clone(pc.Algs)
 		if len(p.Algs) == 0 {
 			p.Algs = []string{"RS256"}
 		}
@@ -208,7 +209,7 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 				continue
 			}
 			p.algs = append(p.algs, alg)
-			if !containsAlg(v.algs, alg) {
+			if !slices.Contains(v.algs, alg) {
 				v.algs = append(v.algs, alg)
 			}
 		}
@@ -219,15 +220,6 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 		return nil, err
 	}
 	return v, nil
-}
-
-func containsAlg(algs []jose.SignatureAlgorithm, a jose.SignatureAlgorithm) bool {
-	for _, x := range algs {
-		if x == a {
-			return true
-		}
-	}
-	return false
 }
 
 // Verify checks raw as a back-channel logout token and returns its claims.
@@ -316,7 +308,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Token, error) {
 	if encryptedFor == nil && p.EncryptionRequired {
 		return nil, invalid(ReasonEncryptionRequired, "")
 	}
-	if !containsAlg(p.algs, jose.SignatureAlgorithm(h.Algorithm)) {
+	if !slices.Contains(p.algs, jose.SignatureAlgorithm(h.Algorithm)) {
 		return nil, invalid(ReasonAlgNotAllowed, "algorithm not registered for this issuer")
 	}
 	verified, err := p.Keys.Verify(ctx, jws)
