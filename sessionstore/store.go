@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
 	"time"
 )
 
@@ -59,12 +60,7 @@ func (s *Session) Clone() *Session {
 		return nil
 	}
 	c := *s
-	if s.Data.Values != nil {
-		c.Data.Values = make(map[string]string, len(s.Data.Values))
-		for k, v := range s.Data.Values {
-			c.Data.Values[k] = v
-		}
-	}
+	c.Data.Values = maps.Clone(s.Data.Values)
 	return &c
 }
 

@@ -110,12 +110,7 @@ func newSharedStore(t *testing.T, kind string) sharedStore {
 // startOP starts the test OP for the length of the test.
 func startOP(t *testing.T) *testop.OP {
 	t.Helper()
-	op, err := testop.Start(testop.Config{Logger: slog.New(slog.DiscardHandler)}, "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { op.Close() })
-	return op
+	return testop.NewServer(t, testop.Config{Logger: slog.New(slog.DiscardHandler)})
 }
 
 // register registers the client "app" with every URI under public, as an
