@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -179,18 +180,11 @@ func (a *app) live(t *testing.T, id string) bool {
 	return err == nil
 }
 
-func do(ctx context.Context, t *testing.T, what string, actions ...chromedp.Action[chromedp.Void]) {
-	t.Helper()
-	if err := chromedp.Do(ctx, actions...); err != nil {
-		t.Fatalf("browser: %s: %v", what, err)
-	}
-}
-
 // login signs the browser in at a through the OP (which logs the browser in
 // without asking) and returns the session the app created.
 func login(ctx context.Context, t *testing.T, a *app) *sessionstore.Session {
 	t.Helper()
-	do(ctx, t, "log in at "+a.name,
+	browser.Do(ctx, t, "log in at "+a.name,
 		chromedp.Navigate(a.base+"/login"),
 		chromedp.WaitVisible(chromedp.CSS("#signed-in")),
 	)
@@ -218,13 +212,15 @@ func TestFrontChannelLogoutInBrowser(t *testing.T) {
 	ctx, cancel := context.WithTimeout(bctx, 45*time.Second)
 	defer cancel()
 
-	opLn := e2etest.Listen(t, hostOP) // checks that the host resolves and binds
-	opLn.Close()
-	op, err := testop.Start(testop.Config{Logger: e2etest.Logger(t).With("app", "op")}, net.JoinHostPort(hostOP, "0"))
+	opLn := e2etest.Listen(t, hostOP)
+	op, err := testop.New(testop.Config{
+		Issuer: "http://" + net.JoinHostPort(hostOP, strconv.Itoa(opLn.Addr().(*net.TCPAddr).Port)),
+		Logger: e2etest.Logger(t).With("app", "op"),
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { op.Close() })
+	e2etest.Serve(t, opLn, op)
 	a := startApp(t, op, hostA, "app-a", false)
 	b := startApp(t, op, hostB, "app-b", true)
 
@@ -254,7 +250,7 @@ func TestFrontChannelLogoutInBrowser(t *testing.T) {
 		query(op.Issuer(), "guess"),
 		fc,
 	}
-	do(ctx, t, "open the hostile page", chromedp.Navigate(hostilePage(t, hostileFrames)))
+	browser.Do(ctx, t, "open the hostile page", chromedp.Navigate(hostilePage(t, hostileFrames)))
 	for _, e := range b.frontChannelEvents(ctx, t, len(hostileFrames)) {
 		if e.Ended != 0 {
 			t.Errorf("hostile frame ended %d sessions: %+v", e.Ended, e)
@@ -263,14 +259,14 @@ func TestFrontChannelLogoutInBrowser(t *testing.T) {
 	if !b.live(t, sb.ID) {
 		t.Fatal("B's session was ended by a hostile page")
 	}
-	do(ctx, t, "B still signed in",
+	browser.Do(ctx, t, "B still signed in",
 		chromedp.Navigate(b.base+"/"),
 		chromedp.WaitVisible(chromedp.CSS("#signed-in")),
 	)
 
 	// Sign out at A: POST /logout, the OP's end-session page frames A's and
 	// B's front-channel URIs, then returns to A.
-	do(ctx, t, "sign out at A",
+	browser.Do(ctx, t, "sign out at A",
 		chromedp.Navigate(a.base+"/"),
 		chromedp.WaitVisible(chromedp.CSS("#sign-out")),
 		chromedp.Click(chromedp.CSS("#sign-out")),
@@ -297,12 +293,12 @@ func TestFrontChannelLogoutInBrowser(t *testing.T) {
 	// B's page asks for login again: the public page shows the sign-in
 	// link, and the protected page sends the browser to /login (and, as
 	// this OP logs in without asking, on to a new OP session).
-	do(ctx, t, "B signed out",
+	browser.Do(ctx, t, "B signed out",
 		chromedp.Navigate(b.base+"/"),
 		chromedp.WaitVisible(chromedp.CSS("#signed-out")),
 	)
 	before := len(b.requests())
-	do(ctx, t, "B's protected page",
+	browser.Do(ctx, t, "B's protected page",
 		chromedp.Navigate(b.base+"/private"),
 		chromedp.WaitVisible(chromedp.CSS("#signed-in")),
 	)

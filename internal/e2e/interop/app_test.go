@@ -102,7 +102,7 @@ type appOptions struct {
 func (a *app) start(t *testing.T, op *oidcprovider.Provider) {
 	t.Helper()
 	ctx := t.Context()
-	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug})).With("app", a.name)
+	logger := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug})).With("app", a.name)
 	c, err := rp.New(ctx, rp.Config{
 		Issuer:                op.Issuer(),
 		ClientID:              a.name,
@@ -203,15 +203,6 @@ func waitOP(t *testing.T, op *oidcprovider.Provider, what string, match func(oid
 		t.Fatalf("OP event %s: %v", what, err)
 	}
 	return ev
-}
-
-// testWriter sends slog output to the test log.
-type testWriter struct{ t *testing.T }
-
-func (w testWriter) Write(b []byte) (int, error) {
-	w.t.Helper()
-	w.t.Log(string(b))
-	return len(b), nil
 }
 
 // sessionProbe is a bare Session Management 1.0 RP page (no slo code): it

@@ -84,41 +84,6 @@ func (l *recheckLog) snapshot() (rechecks []time.Time, callbacks []string) {
 	return append([]time.Time(nil), l.rechecks...), append([]string(nil), l.callbacks...)
 }
 
-// rpCheckState is a JS expression for the data-state of the middleware's
-// RP iframe in the app's page ("" while it is not loaded).
-const rpCheckState = `(() => {
-	const f = document.getElementById("slo-session-check");
-	const d = f && f.contentDocument;
-	return (d && d.documentElement && d.documentElement.dataset.state) || "";
-})()`
-
-var fastPoll = chromedp.WithPollingInterval(20 * time.Millisecond)
-
-// waitCheckState waits until the RP iframe's data-state is want.
-func waitCheckState(ctx context.Context, t *testing.T, want string) {
-	t.Helper()
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](rpCheckState+` === `+strconv.Quote(want), fastPoll)); err != nil {
-		got, _ := chromedp.Run(ctx, chromedp.Evaluate[string](rpCheckState))
-		t.Fatalf("session check state %q, want %q: %v", got, want, err)
-	}
-}
-
-// waitInPage waits for expression to be truthy in the tab of ctx, across
-// the navigations (the page's reload) that may happen meanwhile.
-func waitInPage(ctx context.Context, t *testing.T, what, expression string) {
-	t.Helper()
-	for {
-		_, err := chromedp.Run(ctx, chromedp.Poll[any](expression, fastPoll))
-		if err == nil {
-			return
-		}
-		if ctx.Err() != nil || errors.Is(err, chromedp.ErrPollingTimeout) {
-			t.Fatalf("waiting for %s: %v", what, err)
-		}
-		// The page navigated under the poll: poll the new one.
-	}
-}
-
 // TestV6SessionManagementChromium: the middleware's session check against
 // oidc-provider 6.31.1 in chromium. The app registered no logout channel,
 // so only Session Management can tell it that the user logged out at the
@@ -147,7 +112,7 @@ func TestV6SessionManagementChromium(t *testing.T) {
 				t.Helper()
 				if err := chromedp.Do(ctx,
 					chromedp.Navigate(other.client.Metadata().EndSessionEndpoint),
-					chromedp.Poll[chromedp.Void](`location.pathname.startsWith("/session/end/success")`, fastPoll),
+					chromedp.Poll[chromedp.Void](`location.pathname.startsWith("/session/end/success")`, browser.FastPoll),
 				); err != nil {
 					t.Fatalf("logout at the OP: %v", err)
 				}
@@ -184,7 +149,7 @@ func TestV6SessionManagementChromium(t *testing.T) {
 				); err != nil {
 					t.Fatalf("sign out of %s: %v", other.name, err)
 				}
-				waitInPage(ctx, t, "the return from the OP to "+other.name, `location.href === `+strconv.Quote(other.url("/checked"))+` && document.getElementById("signed-out") !== null`)
+				browser.WaitTruthy(ctx, t, "the return from the OP to "+other.name, `location.href === `+strconv.Quote(other.url("/checked"))+` && document.getElementById("signed-out") !== null`)
 			},
 		},
 	}
@@ -224,7 +189,7 @@ func TestV6SessionManagementChromium(t *testing.T) {
 			if s.Data.SessionState == "" {
 				t.Fatal("no session_state kept at login")
 			}
-			waitCheckState(ctx, t, "unchanged")
+			browser.WaitCheckState(ctx, t, "unchanged")
 
 			// The user logs out at the OP in a second tab (same browser,
 			// same cookies); the first keeps the app's page open.
@@ -236,7 +201,7 @@ func TestV6SessionManagementChromium(t *testing.T) {
 			if times, _ := rechecks.snapshot(); len(times) != 0 {
 				t.Fatalf("%d re-checks before the logout at the OP, want 0", len(times))
 			}
-			waitCheckState(ctx, t, "unchanged")
+			browser.WaitCheckState(ctx, t, "unchanged")
 			// When the OP reports the logout; the re-check may come before
 			// tc.logout returns.
 			opLogout := make(chan time.Time, 1)
@@ -254,7 +219,7 @@ func TestV6SessionManagementChromium(t *testing.T) {
 			}
 
 			// The app's page notices, re-checks, and reloads signed out.
-			waitInPage(ctx, t, "the app's page to reload signed out", `document.getElementById("signed-out") !== null`)
+			browser.WaitTruthy(ctx, t, "the app's page to reload signed out", `document.getElementById("signed-out") !== null`)
 			if gone, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.getElementById("slo-session-check") === null`)); err != nil || !gone {
 				t.Errorf("signed-out page still has the session check (%v)", err)
 			}

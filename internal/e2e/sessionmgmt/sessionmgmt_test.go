@@ -176,21 +176,6 @@ func startWith(t *testing.T, o options) setup {
 	return setup{op: op, app: a}
 }
 
-func do(ctx context.Context, t *testing.T, what string, actions ...chromedp.Action[chromedp.Void]) {
-	t.Helper()
-	if err := chromedp.Do(ctx, actions...); err != nil {
-		t.Fatalf("browser: %s: %v", what, err)
-	}
-}
-
-// checkState is a JS expression for the RP iframe's data-state in the
-// app's page ("" while it is not loaded).
-const checkState = `(() => {
-	const f = document.getElementById("slo-session-check");
-	const d = f && f.contentDocument;
-	return (d && d.documentElement && d.documentElement.dataset.state) || "";
-})()`
-
 // checkIgnored is a JS expression for how many messages the RP iframe
 // ignored.
 const checkIgnored = `(() => {
@@ -199,44 +184,9 @@ const checkIgnored = `(() => {
 	return Number((d && d.documentElement && d.documentElement.dataset.ignored) || 0);
 })()`
 
-var fastPoll = chromedp.WithPollingInterval(20 * time.Millisecond)
-
-// waitState waits until the RP iframe's state is want.
-func waitState(ctx context.Context, t *testing.T, want string) {
-	t.Helper()
-	_, err := chromedp.Run(ctx, chromedp.Poll[bool](checkState+` === `+strconv.Quote(want), fastPoll))
-	if err != nil {
-		got, _ := chromedp.Run(ctx, chromedp.Evaluate[string](checkState))
-		t.Fatalf("session check state %q, want %q: %v", got, want, err)
-	}
-}
-
-// waitPage waits for expression to be true in the page, across the
-// navigations (reloads) that may happen meanwhile.
-func waitPage(ctx context.Context, t *testing.T, what, expression string) {
-	t.Helper()
-	waitPageValue(ctx, t, what, expression)
-}
-
-// waitPageValue waits for expression to be truthy in the page, across
-// navigations, and returns its value as a string.
-func waitPageValue(ctx context.Context, t *testing.T, what, expression string) string {
-	t.Helper()
-	for {
-		v, err := chromedp.Run(ctx, chromedp.Poll[any](expression, fastPoll))
-		if err == nil {
-			return fmt.Sprint(v)
-		}
-		if ctx.Err() != nil || errors.Is(err, chromedp.ErrPollingTimeout) {
-			t.Fatalf("waiting for %s: %v", what, err)
-		}
-		// The page navigated under the poll (the reload): poll the new one.
-	}
-}
-
 func login(ctx context.Context, t *testing.T, a *app) *sessionstore.Session {
 	t.Helper()
-	do(ctx, t, "log in", chromedp.Navigate(a.base+"/login"), chromedp.WaitVisible(chromedp.CSS("#signed-in")))
+	browser.Do(ctx, t, "log in", chromedp.Navigate(a.base+"/login"), chromedp.WaitVisible(chromedp.CSS("#signed-in")))
 	select {
 	case s := <-a.store.Created:
 		return s
@@ -272,7 +222,7 @@ func TestLogoutAtOPIsNoticed(t *testing.T) {
 	if s.Data.SessionState == "" {
 		t.Fatal("no session_state stored at login")
 	}
-	waitState(ctx, t, "unchanged")
+	browser.WaitCheckState(ctx, t, "unchanged")
 	if n := len(a.recheckTimes()); n != 0 {
 		t.Fatalf("%d re-checks while nothing changed", n)
 	}
@@ -296,7 +246,7 @@ func TestLogoutAtOPIsNoticed(t *testing.T) {
 	if d := rechecks[0].Sub(loggedOut); d > interval+3*time.Second {
 		t.Errorf("re-check %v after the logout at the OP, want about one interval (%v)", d, interval)
 	}
-	waitPage(ctx, t, "the page to reload signed out", `document.getElementById("signed-out") !== null`)
+	browser.WaitTruthy(ctx, t, "the page to reload signed out", `document.getElementById("signed-out") !== null`)
 	if n := len(a.recheckTimes()); n != 1 {
 		t.Errorf("%d re-checks, want 1", n)
 	}
@@ -328,18 +278,18 @@ setInterval(function () {
 	a.mu.Unlock()
 
 	s := login(ctx, t, a)
-	waitState(ctx, t, "unchanged")
+	browser.WaitCheckState(ctx, t, "unchanged")
 	// The app page itself posts too: right origin for the re-check frame,
 	// but not its source; not the OP's origin.
-	do(ctx, t, "post from the app page", chromedp.Evaluate[chromedp.Void](`(() => {
+	browser.Do(ctx, t, "post from the app page", chromedp.Evaluate[chromedp.Void](`(() => {
 		const w = document.getElementById("slo-session-check").contentWindow;
 		for (const m of ["changed", "error", "signed-out", "refreshed abc"]) w.postMessage(m, "*");
 		w.postMessage({data: "changed"}, "*");
 	})()`))
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](checkIgnored+` >= 30`, fastPoll)); err != nil {
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](checkIgnored+` >= 30`, browser.FastPoll)); err != nil {
 		t.Fatalf("the RP iframe did not see the hostile messages: %v", err)
 	}
-	state, err := chromedp.Run(ctx, chromedp.Evaluate[string](checkState))
+	state, err := chromedp.Run(ctx, chromedp.Evaluate[string](browser.CheckState))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -357,7 +307,7 @@ setInterval(function () {
 		t.Errorf("app page data-slo-session %q (%v), want unset", signedOut, err)
 	}
 	// And the check still works.
-	waitState(ctx, t, "unchanged")
+	browser.WaitCheckState(ctx, t, "unchanged")
 }
 
 // TestErrorAnswerCausesNoRecheck: a session_state the OP iframe cannot
@@ -370,7 +320,7 @@ func TestErrorAnswerCausesNoRecheck(t *testing.T) {
 	a := env.app
 
 	s := login(ctx, t, a)
-	waitState(ctx, t, "unchanged")
+	browser.WaitCheckState(ctx, t, "unchanged")
 	cur, err := a.store.Get(ctx, s.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -379,8 +329,8 @@ func TestErrorAnswerCausesNoRecheck(t *testing.T) {
 	if err := a.store.Update(ctx, cur); err != nil {
 		t.Fatal(err)
 	}
-	do(ctx, t, "reload", chromedp.Navigate(a.base+"/"), chromedp.WaitVisible(chromedp.CSS("#signed-in")))
-	waitState(ctx, t, "error")
+	browser.Do(ctx, t, "reload", chromedp.Navigate(a.base+"/"), chromedp.WaitVisible(chromedp.CSS("#signed-in")))
+	browser.WaitCheckState(ctx, t, "error")
 	if n := len(a.recheckTimes()); n != 0 {
 		t.Errorf("%d prompt=none re-checks after \"error\", want 0", n)
 	}
@@ -412,8 +362,8 @@ func TestSameUserRecheck(t *testing.T) {
 		}
 	}
 	stale()
-	do(ctx, t, "reload", chromedp.Navigate(a.base+"/"), chromedp.WaitVisible(chromedp.CSS("#signed-in")))
-	waitState(ctx, t, "unchanged")
+	browser.Do(ctx, t, "reload", chromedp.Navigate(a.base+"/"), chromedp.WaitVisible(chromedp.CSS("#signed-in")))
+	browser.WaitCheckState(ctx, t, "unchanged")
 	if n := len(a.recheckTimes()); n != 1 {
 		t.Fatalf("%d re-checks, want 1", n)
 	}
@@ -431,8 +381,8 @@ func TestSameUserRecheck(t *testing.T) {
 	}
 
 	stale()
-	do(ctx, t, "reload", chromedp.Navigate(a.base+"/"), chromedp.WaitVisible(chromedp.CSS("#signed-in")))
-	waitState(ctx, t, "throttled")
+	browser.Do(ctx, t, "reload", chromedp.Navigate(a.base+"/"), chromedp.WaitVisible(chromedp.CSS("#signed-in")))
+	browser.WaitCheckState(ctx, t, "throttled")
 	if n := len(a.recheckTimes()); n != 1 {
 		t.Errorf("%d re-checks, want still 1 (rate limit)", n)
 	}
@@ -456,7 +406,7 @@ func TestCrossSiteOP(t *testing.T) {
 			a := env.app
 
 			s := login(ctx, t, a)
-			st := waitPageValue(ctx, t, "the check to settle", `(() => { const s = `+checkState+`; return (s === "unchanged" || s === "throttled") && s; })()`)
+			st := browser.WaitTruthy(ctx, t, "the check to settle", `(() => { const s = `+browser.CheckState+`; return (s === "unchanged" || s === "throttled") && s; })()`)
 			if st == "unchanged" {
 				t.Log("this browser lets the OP iframe read its third-party cookies")
 				if n := len(a.recheckTimes()); n != 0 {
@@ -479,11 +429,11 @@ func TestCrossSiteOP(t *testing.T) {
 
 			// A real logout at the OP, noticed by the app's page in a new tab
 			// (the rate limit is per tab).
-			do(ctx, t, "leave the checked page", chromedp.Navigate(a.base+"/plain"), chromedp.WaitVisible(chromedp.CSS("#signed-in")))
+			browser.Do(ctx, t, "leave the checked page", chromedp.Navigate(a.base+"/plain"), chromedp.WaitVisible(chromedp.CSS("#signed-in")))
 			env.op.EndSession(ctx, "alice")
 			ctx, cancelTab := chromedp.NewContext(ctx)
 			defer cancelTab()
-			do(ctx, t, "open the checked page in a new tab", chromedp.Navigate(a.base+"/"))
+			browser.Do(ctx, t, "open the checked page in a new tab", chromedp.Navigate(a.base+"/"))
 			e := event(ctx, t, a)
 			if e.Channel != logout.ChannelSessionManagement || e.Ended != 1 || e.Subject != "alice" {
 				t.Errorf("event %+v, want one session-management logout of alice", e)
@@ -491,7 +441,7 @@ func TestCrossSiteOP(t *testing.T) {
 			if _, err := a.store.Get(ctx, s.ID); !errors.Is(err, sessionstore.ErrNotFound) {
 				t.Errorf("session still there: %v", err)
 			}
-			waitPage(ctx, t, "the page to show signed out", `document.getElementById("signed-out") !== null`)
+			browser.WaitTruthy(ctx, t, "the page to show signed out", `document.getElementById("signed-out") !== null`)
 		})
 	}
 }
@@ -512,13 +462,13 @@ func TestCircuitBreaker(t *testing.T) {
 	if err != nil || key == "" {
 		t.Fatalf("session check key %q: %v", key, err)
 	}
-	do(ctx, t, "seed three same-user re-checks",
+	browser.Do(ctx, t, "seed three same-user re-checks",
 		chromedp.Navigate(a.base+"/plain"),
 		chromedp.Evaluate[chromedp.Void](`sessionStorage.setItem("slo-session-check:" + `+strconv.Quote(key)+`, JSON.stringify({last: 0, same: 3}))`),
 		chromedp.Navigate(a.base+"/"),
 	)
-	waitState(ctx, t, "stopped")
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.documentElement.dataset.sloSession === "unchecked"`, fastPoll)); err != nil {
+	browser.WaitCheckState(ctx, t, "stopped")
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.documentElement.dataset.sloSession === "unchecked"`, browser.FastPoll)); err != nil {
 		t.Errorf("the app's page was not told: %v", err)
 	}
 	if n := len(a.recheckTimes()); n != 0 {
