@@ -18,10 +18,14 @@ import (
 	"github.com/oidc-slo/slo/internal/testop"
 )
 
-// chromium returns the path of a Chromium binary, or skips the test (fails
-// it in CI).
+// chromium returns the path of a Chromium binary ($CHROMIUM first, as in
+// internal/e2e/browser, which this module cannot import), or skips the
+// test (fails it in CI).
 func chromium(t *testing.T) string {
 	t.Helper()
+	if p := os.Getenv("CHROMIUM"); p != "" {
+		return p
+	}
 	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
 		if p, err := exec.LookPath(name); err == nil {
 			return p
