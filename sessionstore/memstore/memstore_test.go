@@ -1,7 +1,6 @@
 package memstore_test
 
 import (
-	"sync"
 	"testing"
 	"time"
 
@@ -10,24 +9,9 @@ import (
 	"github.com/oidc-slo/slo/sessionstore/storetest"
 )
 
-// clock is a manual clock safe for concurrent use.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 6_000_000, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
+// newClock returns a test clock at a fixed time with milliseconds.
+func newClock() *storetest.Clock {
+	return storetest.NewClock(time.Date(2026, 1, 2, 3, 4, 5, 6_000_000, time.UTC))
 }
 
 func TestStoreConformance(t *testing.T) {

@@ -5,9 +5,7 @@ import (
 	"crypto/rand"
 	"os"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -55,24 +53,6 @@ func tempTable(t testing.TB, pool *pgxpool.Pool) string {
 		}
 	})
 	return name
-}
-
-// fakeClock is a clock the test moves forward.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
 }
 
 func pgxIdent(name string) string { return pgx.Identifier{name}.Sanitize() }

@@ -25,7 +25,7 @@ func newReplayCache(t *testing.T, now func() time.Time) *pgstore.ReplayCache {
 
 // TestReplayCache runs storetest's replay-cache conformance suite.
 func TestReplayCache(t *testing.T) {
-	clock := &fakeClock{t: time.Now()}
+	clock := storetest.NewClock(time.Now())
 	storetest.RunReplayCache(t, storetest.ReplayConfig{
 		New:     func(t *testing.T) logout.ReplayCache { return newReplayCache(t, clock.Now) },
 		Now:     clock.Now,
@@ -35,7 +35,7 @@ func TestReplayCache(t *testing.T) {
 
 // TestReplayCacheDeleteExpired: expired entries are removed on request.
 func TestReplayCacheDeleteExpired(t *testing.T) {
-	clock := &fakeClock{t: time.Now()}
+	clock := storetest.NewClock(time.Now())
 	rc := newReplayCache(t, clock.Now)
 	ctx := t.Context()
 	for _, id := range []string{"jti-1", "jti-2"} {

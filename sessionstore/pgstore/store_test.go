@@ -29,7 +29,7 @@ func TestStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Run("FakeClock", func(t *testing.T) {
-		clock := &fakeClock{t: time.Now()}
+		clock := storetest.NewClock(time.Now())
 		storetest.Run(t, storetest.Config{
 			New: func(t *testing.T) sessionstore.Store {
 				return newStore(t, pgstore.Config{Pool: pool, Table: table, Now: clock.Now})
@@ -120,7 +120,7 @@ func TestDeleteExpired(t *testing.T) {
 	if err := pgstore.CreateSchema(t.Context(), pool, table); err != nil {
 		t.Fatal(err)
 	}
-	clock := &fakeClock{t: time.Now()}
+	clock := storetest.NewClock(time.Now())
 	st := newStore(t, pgstore.Config{Pool: pool, Table: table, Now: clock.Now})
 	now := clock.Now()
 	for i, life := range []time.Duration{time.Minute, time.Minute, time.Hour} {

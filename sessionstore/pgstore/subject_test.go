@@ -10,6 +10,7 @@ import (
 
 	"github.com/oidc-slo/slo/sessionstore"
 	"github.com/oidc-slo/slo/sessionstore/pgstore"
+	"github.com/oidc-slo/slo/sessionstore/storetest"
 )
 
 // TestDeleteBySIDAndSubjectConcurrentReplace: a Create of another subject
@@ -24,7 +25,7 @@ func TestDeleteBySIDAndSubjectConcurrentReplace(t *testing.T) {
 	if err := pgstore.CreateSchema(ctx, pool, table); err != nil {
 		t.Fatal(err)
 	}
-	clock := &fakeClock{t: time.Now()}
+	clock := storetest.NewClock(time.Now())
 	st := newStore(t, pgstore.Config{Pool: pool, Table: table, Now: clock.Now})
 	now := clock.Now()
 	mk := func(id, sub string, life time.Duration) *sessionstore.Session {

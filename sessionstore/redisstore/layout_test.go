@@ -12,6 +12,7 @@ import (
 
 	"github.com/oidc-slo/slo/sessionstore"
 	"github.com/oidc-slo/slo/sessionstore/redisstore"
+	"github.com/oidc-slo/slo/sessionstore/storetest"
 )
 
 var b64 = base64.RawURLEncoding.EncodeToString
@@ -64,7 +65,7 @@ func TestKeyLayout(t *testing.T) {
 func TestIndexBounded(t *testing.T) {
 	c := localClient(t)
 	prefix := randomPrefix(t, c)
-	clock := &fakeClock{t: time.Now()}
+	clock := storetest.NewClock(time.Now())
 	st := newStore(t, redisstore.Config{Client: c, Prefix: prefix, Now: clock.Now})
 	ctx := t.Context()
 	for i := range 50 {

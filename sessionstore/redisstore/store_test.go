@@ -1,7 +1,6 @@
 package redisstore_test
 
 import (
-	"sync"
 	"testing"
 	"time"
 
@@ -12,29 +11,11 @@ import (
 	"github.com/oidc-slo/slo/sessionstore/storetest"
 )
 
-// fakeClock is a clock the test moves forward.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // runStoretest runs the conformance suite against c, once with an injected
 // clock and once on the wall clock (where Redis TTLs really expire keys).
 func runStoretest(t *testing.T, c redis.UniversalClient) {
 	t.Run("FakeClock", func(t *testing.T) {
-		clock := &fakeClock{t: time.Now()}
+		clock := storetest.NewClock(time.Now())
 		prefix := randomPrefix(t, c)
 		storetest.Run(t, storetest.Config{
 			New: func(t *testing.T) sessionstore.Store {
