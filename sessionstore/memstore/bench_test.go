@@ -11,6 +11,7 @@ import (
 
 	"github.com/oidc-slo/slo/sessionstore"
 	"github.com/oidc-slo/slo/sessionstore/memstore"
+	"github.com/oidc-slo/slo/sessionstore/storetest"
 )
 
 const benchIssuer = "https://login.example.com/realms/main"
@@ -214,4 +215,10 @@ func BenchmarkCreate(b *testing.B) {
 		i++
 	}
 	b.ReportMetric(float64(s.Len()), "sessions")
+}
+
+// BenchmarkStore runs storetest's Get, Create and DeleteBySID benchmarks,
+// the ones the Redis and PostgreSQL stores report too.
+func BenchmarkStore(b *testing.B) {
+	storetest.Benchmark(b, func(*testing.B) sessionstore.Store { return memstore.New(memstore.Config{}) })
 }
