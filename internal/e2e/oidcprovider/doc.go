@@ -10,6 +10,11 @@
 //     front-channel logout (draft 04) and session management (draft 30); its
 //     back-channel logout tokens follow draft 06 (typ JWT, no exp).
 //
+// What the two scripts share (configuration input, the READY and EVENT
+// output lines, start-up, clients, keys, auto-confirmed logout) is in
+// common.cjs beside them; only what the library versions do differently
+// stays in each script.
+//
 // Install their packages once with
 //
 //	npm ci --prefix internal/e2e/oidcprovider/v9

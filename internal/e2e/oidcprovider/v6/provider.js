@@ -5,7 +5,8 @@
 // back-channel logout (draft 06, whose logout tokens carry typ "JWT" and no
 // exp). oidc-provider 6.x is CommonJS, hence .js and require.
 //
-// Configuration and output are those of ../v9/provider.mjs:
+// Configuration, output and the code shared with ../v9/provider.mjs are in
+// ../common.cjs:
 //
 //   config: JSON from argv[2] or OP_CONFIG:
 //     {"host","port","account","logout":"all"|"client","clients":[...]}
@@ -27,38 +28,12 @@
 
 const crypto = require('crypto');
 const fs = require('fs');
-const http = require('http');
 
 const { Provider } = require('oidc-provider');
 
-function readConfig() {
-  const raw = process.argv[2] || process.env.OP_CONFIG || '{}';
-  const cfg = JSON.parse(raw);
-  return {
-    host: cfg.host || '127.0.0.1',
-    port: Number(cfg.port || 0),
-    account: cfg.account || 'alice',
-    logout: cfg.logout || 'all',
-    clients: cfg.clients || [],
-  };
-}
-
-function emit(event, fields) {
-  process.stdout.write(`EVENT ${JSON.stringify({ event, ...(fields || {}) })}\n`);
-}
-
-function htmlEscape(s) {
-  return String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-function signingKeys() {
-  const rsa = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' });
-  const ec = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' });
-  return [
-    { ...rsa, kid: `rsa-${crypto.randomBytes(8).toString('hex')}`, use: 'sig', alg: 'RS256' },
-    { ...ec, kid: `ec-${crypto.randomBytes(8).toString('hex')}`, use: 'sig', alg: 'ES256' },
-  ];
-}
+const {
+  readConfig, emit, htmlEscape, serve, baseConfiguration, rpInitiatedLogout, reportEvents, exitOnSignals,
+} = require('../common.cjs');
 
 const cfg = readConfig();
 
@@ -75,37 +50,26 @@ async function offlineCheckSession(ctx, next) {
   }
 }
 
-let handler = (req, res) => { res.statusCode = 503; res.end(); };
-const server = http.createServer((req, res) => handler(req, res));
-server.listen(cfg.port, cfg.host, () => {
-  const { port } = server.address();
-  const host = cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host;
-  const issuer = `http://${host}:${port}`;
-  const provider = newProvider(issuer);
-  const callback = provider.callback;
-  handler = (req, res) => {
-    if (req.method === 'GET' && req.url === JSSHA_PATH) {
-      res.setHeader('Content-Type', 'application/javascript; charset=utf-8');
-      res.end(jsSHA);
-      return;
-    }
-    if (req.method === 'GET' && req.url.startsWith('/interaction/')) {
-      interaction(provider, req, res).catch((err) => {
-        emit('error', { where: 'interaction', error: String(err) });
-        res.statusCode = 500;
-        res.end(String(err));
-      });
-      return;
-    }
-    callback(req, res);
-  };
-  process.stdout.write(`READY ${issuer}\n`);
+// serveJSSHA serves the pinned jsSHA the rewritten page loads.
+function serveJSSHA(req, res) {
+  if (req.method === 'GET' && req.url === JSSHA_PATH) {
+    res.setHeader('Content-Type', 'application/javascript; charset=utf-8');
+    res.end(jsSHA);
+    return true;
+  }
+  return false;
+}
+
+serve(cfg, {
+  newProvider,
+  callback: (provider) => provider.callback,
+  interaction,
+  route: serveJSSHA,
 });
 
 function newProvider(issuer) {
   const provider = new Provider(issuer, {
-    clients: cfg.clients,
-    jwks: { keys: signingKeys() },
+    ...baseConfiguration(cfg),
     // The default SameSite=None for long-lived cookies needs Secure, which
     // needs https: chromium drops such cookies on http, and the ".legacy"
     // copy 6.x sets beside them is not cleared at logout, so the
@@ -116,14 +80,6 @@ function newProvider(issuer) {
     cookies: {
       keys: [crypto.randomBytes(32).toString('hex')],
       long: { httpOnly: true, overwrite: true, sameSite: 'lax', maxAge: 24 * 60 * 60 * 1000 },
-    },
-    claims: { openid: ['sub'], sid: null, email: ['email', 'email_verified'] },
-    scopes: ['openid', 'email', 'offline_access'],
-    async findAccount(ctx, id) {
-      return {
-        accountId: id,
-        async claims() { return { sub: id, email: `${id}@example.test`, email_verified: true }; },
-      };
     },
     features: {
       devInteractions: { enabled: false },
@@ -151,39 +107,12 @@ ${frames.join('')}
 </body></html>`;
         },
       },
-      rpInitiatedLogout: {
-        enabled: true,
-        async logoutSource(ctx, form) {
-          const answer = cfg.logout === 'all' ? '<input type="hidden" name="logout" value="yes"/>' : '';
-          const filled = form.replace('</form>', `${answer}<noscript><button type="submit">Continue</button></noscript></form>`);
-          ctx.body = `<!DOCTYPE html>
-<html><head><meta charset="utf-8"><title>Logout</title></head>
-<body>
-${filled}
-<script>document.forms[0].submit();</script>
-</body></html>`;
-        },
-        async postLogoutSuccessSource(ctx) {
-          ctx.body = '<!DOCTYPE html><html><head><meta charset="utf-8"><title>Signed out</title></head><body><h1>Signed out at the OP</h1></body></html>';
-        },
-      },
-    },
-    async renderError(ctx, out, error) {
-      emit('error', { where: 'render', error: String(error), out });
-      ctx.type = 'html';
-      ctx.body = `<!DOCTYPE html><html><head><title>OP error</title></head><body><pre id="error">${htmlEscape(JSON.stringify(out))}</pre></body></html>`;
+      rpInitiatedLogout: rpInitiatedLogout(cfg),
     },
   });
 
   provider.use(offlineCheckSession);
-  provider.on('backchannel.success', (ctx, client, accountId, sid) => {
-    emit('backchannel.success', { client_id: client.clientId, sid, account: accountId });
-  });
-  provider.on('backchannel.error', (ctx, err, client, accountId, sid) => {
-    emit('backchannel.error', { client_id: client.clientId, sid, account: accountId, error: String(err) });
-  });
-  provider.on('end_session.success', () => emit('end_session.success'));
-  provider.on('server_error', (ctx, err) => emit('error', { where: 'server', error: String(err) }));
+  reportEvents(provider);
   return provider;
 }
 
@@ -208,4 +137,4 @@ async function interaction(provider, req, res) {
   throw new Error(`unsupported prompt ${prompt.name}`);
 }
 
-['SIGINT', 'SIGTERM'].forEach((sig) => process.on(sig, () => process.exit(0)));
+exitOnSignals();
