@@ -95,8 +95,14 @@ func (c *Client) Login(opts ...AuthOption) (string, *LoginState, error) {
 		CodeVerifier: oauth2.GenerateVerifier(),
 		CreatedAt:    c.now(),
 	}
-	conf := c.oauth
-	conf.Scopes = scopes
+	// A field-by-field copy: copying the whole oauth2.Config would read its
+	// auth-style cache without synchronisation while an Exchange sets it.
+	conf := oauth2.Config{
+		ClientID:    c.oauth.ClientID,
+		Endpoint:    c.oauth.Endpoint,
+		RedirectURL: c.oauth.RedirectURL,
+		Scopes:      scopes,
+	}
 	params = append(params,
 		oauth2.SetAuthURLParam("nonce", st.Nonce),
 		oauth2.S256ChallengeOption(st.CodeVerifier),

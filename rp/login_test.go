@@ -4,6 +4,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/oidc-slo/slo/rp"
@@ -90,5 +91,38 @@ func TestLoginDefaultScope(t *testing.T) {
 	}
 	if got := pu.Query().Get("id_token_hint"); got != "h" {
 		t.Errorf("id_token_hint = %q", got)
+	}
+}
+
+// TestLoginDuringFirstExchange runs Logins concurrently with the client's
+// first code exchange, which sets x/oauth2's auth-style cache: with -race it
+// fails if Login reads that cache without synchronisation, as it did when it
+// copied the whole oauth2.Config.
+func TestLoginDuringFirstExchange(t *testing.T) {
+	op := newFakeOP(t)
+	c := op.client(t)
+	_, st, err := c.Login()
+	if err != nil {
+		t.Fatal(err)
+	}
+	op.setIDToken(op.sign(op.claims(st.Nonce), signOpts{}))
+	var wg sync.WaitGroup
+	errs := make(chan error, 9)
+	wg.Go(func() {
+		_, err := c.Callback(t.Context(), op.callbackParams(st), st)
+		errs <- err
+	})
+	for range 8 {
+		wg.Go(func() {
+			_, _, err := c.Login()
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
 	}
 }
