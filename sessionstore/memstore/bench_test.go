@@ -5,7 +5,9 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"fmt"
+	"hash/maphash"
 	"math/rand/v2"
+	"sync"
 	"testing"
 	"time"
 
@@ -71,6 +73,14 @@ func fill(tb testing.TB, n int, now func() time.Time) (*memstore.Store, []*sessi
 // so that 1 means the store slows down with size no more than a single map
 // lookup does.
 //
+// x-floor is the ratio the store would have if ending a session at 1M cost
+// only the two memory accesses that must follow one another: the sid's
+// index slot, then the record it names (whose key is compared, and whose
+// other index slots are fetched alongside). It is ns/del-1k plus the extra
+// time of that bare two-step chain at 1M over 1k (ns/chain-1M,
+// ns/chain-1k), measured alongside on arrays of the store's own sizes and
+// under a mutex as in the store, over ns/del-1k.
+//
 // Ending a session leaves a stale entry in the expiry queue, which is
 // compacted in one pass once stale entries outnumber live ones. The 1k
 // store pays for that within the run; the 1M store, whose compaction costs
@@ -91,6 +101,8 @@ func BenchmarkDeleteBySID(b *testing.B) {
 		m     map[uint64]*sessionstore.Session
 		keys  []uint64
 		mtook time.Duration
+		chain *chain
+		ctook time.Duration
 	}
 	small, big := &side{}, &side{}
 	small.store, small.ss = fill(b, 1_000, clock)
@@ -104,6 +116,7 @@ func BenchmarkDeleteBySID(b *testing.B) {
 			sd.m[k] = s
 			sd.keys = append(sd.keys, k)
 		}
+		sd.chain = newChain(len(sd.ss), rng)
 	}
 	const batch = 100
 	sids := make([]string, batch)
@@ -158,6 +171,12 @@ func BenchmarkDeleteBySID(b *testing.B) {
 			}
 		}
 		sd.mtook += cpu.now() - start
+		prepare(sd, picked)
+		start = cpu.now()
+		for _, sid := range sids {
+			sink += sd.chain.follow(sid)
+		}
+		sd.ctook += cpu.now() - start
 	}
 	cpu.lock()
 	defer cpu.unlock()
@@ -175,9 +194,61 @@ func BenchmarkDeleteBySID(b *testing.B) {
 	mapRatio := per(big.mtook, big) / per(small.mtook, small)
 	b.ReportMetric(mapRatio, "x-map-1M-vs-1k")
 	b.ReportMetric(per(big.took, big)/per(small.took, small)/mapRatio, "x-1M-vs-1k-per-map")
+	b.ReportMetric(per(small.ctook, small), "ns/chain-1k")
+	b.ReportMetric(per(big.ctook, big), "ns/chain-1M")
+	b.ReportMetric((per(small.took, small)+per(big.ctook, big)-per(small.ctook, small))/per(small.took, small), "x-floor")
 	if sink == 0 {
 		b.Fatal("no lookups")
 	}
+}
+
+// chain is the bare two-step access of a delete by sid, for x-floor: a
+// table of index slots as large as the store's for n sessions (three keys
+// per session, at most half full, a power of two), and n records of the
+// store's record size, the key at the record's key offset.
+type chain struct {
+	mu    sync.Mutex
+	seed  maphash.Seed
+	slots []chainSlot
+	recs  []chainRecord
+}
+
+// chainSlot has the size of the store's index slot.
+type chainSlot struct {
+	tag, ref uint32
+	tags     uint64
+}
+
+type chainRecord struct {
+	head [80]byte
+	key  [120]byte
+	tail [8]byte
+}
+
+func newChain(n int, rng *rand.Rand) *chain {
+	c := &chain{seed: maphash.MakeSeed(), recs: make([]chainRecord, n)}
+	size := 1
+	for size < 6*n {
+		size *= 2
+	}
+	c.slots = make([]chainSlot, size)
+	for i := range c.slots {
+		c.slots[i].ref = uint32(rng.IntN(n))
+	}
+	return c
+}
+
+// follow hashes sid, reads its slot, then compares sid with the key of the
+// record the slot names, under c.mu; it returns 1 on a match.
+func (c *chain) follow(sid string) int {
+	h := maphash.String(c.seed, sid)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v := c.slots[h&uint64(len(c.slots)-1)]
+	if r := &c.recs[v.ref]; string(r.key[:len(sid)]) == sid {
+		return 1
+	}
+	return 0
 }
 
 // BenchmarkGet reads random sessions from a store of 1M.
