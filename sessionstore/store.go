@@ -101,6 +101,42 @@ type Store interface {
 	// DeleteBySubject removes every session of (issuer, subject) and reports
 	// how many it removed. An empty subject matches nothing.
 	DeleteBySubject(ctx context.Context, issuer, subject string) (int, error)
+
+	// RecordLogout remembers, until l.ExpiresAt, that the OP ended the OP
+	// session (l.Issuer, l.SID), or, when l.SID is empty, every session
+	// of (l.Issuer, l.Subject). A later record of the same OP session or
+	// subject moves it forward: each time becomes the later of the two.
+	RecordLogout(ctx context.Context, l Logout) error
+	// LastLogout returns the latest live logout recorded for the OP
+	// session (issuer, sid) or for every session of (issuer, subject):
+	// the later ReceivedAt and the later IssuedAt of the two records,
+	// zero times where there is none. An empty sid or subject matches
+	// no record.
+	LastLogout(ctx context.Context, issuer, sid, subject string) (receivedAt, issuedAt time.Time, err error)
+}
+
+// Logout records that the OP ended an OP session, or every session of a
+// subject. A login that was already under way when the logout arrived must
+// not create a session afterwards, yet the logout found nothing to end: the
+// record lets the login's callback see the logout (see [Store.LastLogout]).
+// It is kept only as long as a login may take.
+type Logout struct {
+	// Issuer is the OP.
+	Issuer string
+	// SID is the OP session that ended; empty means every session of
+	// Subject ended.
+	SID string
+	// Subject is the end-user; used only when SID is empty.
+	Subject string
+	// ReceivedAt is when the relying party received the logout, by its
+	// own clock. Stores keep it to the millisecond at least; callers round
+	// it up to a whole millisecond so that rounding never moves it back.
+	ReceivedAt time.Time
+	// IssuedAt is the logout token's iat, by the OP's clock; zero when the
+	// logout carried none (front-channel logout).
+	IssuedAt time.Time
+	// ExpiresAt is when the record may be forgotten.
+	ExpiresAt time.Time
 }
 
 // ErrSubjectMismatch is returned (possibly wrapped) by

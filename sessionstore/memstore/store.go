@@ -37,6 +37,10 @@ type Store struct {
 	index   index
 	issuers issuers
 	expiry  expiryQueue
+
+	// logout records, under their own lock (see RecordLogout)
+	logoutMu sync.Mutex
+	logouts  *expiring[logoutKey, logoutTimes]
 }
 
 // New returns an empty Store.

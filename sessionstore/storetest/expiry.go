@@ -54,8 +54,9 @@ func testExpiry(h *harness) {
 	s4 := h.session(iss, "dave", "sid-4", life)
 	long1 := h.session(iss, "alice", "sid-1", life+time.Hour) // shares s1's sid
 	long2 := h.session(iss, "bob", "sid-5", life+time.Hour)   // shares s3's subject
-	short := []*sessionstore.Session{s1, s2, s3, s4}
-	for _, s := range []*sessionstore.Session{s1, s2, s3, s4, long1, long2} {
+	s5 := h.session(iss, "erin", "sid-7", life)               // expires and is never deleted
+	short := []*sessionstore.Session{s1, s2, s3, s4, s5}
+	for _, s := range []*sessionstore.Session{s1, s2, s3, s4, s5, long1, long2} {
 		h.create(s)
 	}
 	if h.cfg.Advance != nil {
@@ -73,9 +74,17 @@ func testExpiry(h *harness) {
 	for _, s := range short {
 		h.has(s)
 	}
-	h.wait(s1, s2, s3, s4) // with Advance: exactly at ExpiresAt, which is already too late
+	h.wait(s1, s2, s3, s4, s5) // with Advance: exactly at ExpiresAt, which is already too late
 
 	// Writes first, each on a different expired session, before reads.
+	// s5 expired while still stored (nothing deleted it): an Update must
+	// not bring it back.
+	u5 := s5.Clone()
+	u5.ExpiresAt = u5.ExpiresAt.Add(time.Hour)
+	u5.Data.RefreshToken = "rotated"
+	if err := h.store.Update(h.Context(), u5); !errors.Is(err, sessionstore.ErrNotFound) {
+		h.Errorf("Update of a session that expired while stored = %v, want an error matching ErrNotFound", err)
+	}
 	h.deleteBySID(iss, "sid-1", 1)   // long1 only
 	h.deleteBySubject(iss, "bob", 1) // long2 only
 	h.deleteByID(s2.ID, 0)
@@ -91,9 +100,11 @@ func testExpiry(h *harness) {
 		h.Errorf("Update of an expired session = %v, want an error matching ErrNotFound", err)
 	}
 
-	for _, s := range []*sessionstore.Session{s1, s2, s3, long1, long2} {
+	for _, s := range []*sessionstore.Session{s1, s2, s3, s5, long1, long2} {
 		h.gone(s.ID)
 	}
+	h.deleteBySID(iss, "sid-7", 0)
+	h.deleteBySubject(iss, "erin", 0)
 	h.deleteBySID(iss, "sid-2", 0)
 	h.deleteBySID(iss, "sid-4", 0)
 	h.deleteBySubject(iss, "decoy", 0)

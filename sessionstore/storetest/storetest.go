@@ -82,6 +82,8 @@ var tests = []struct {
 	{"DeleteBySIDAndSubject", testDeleteBySIDAndSubject},
 	{"DeleteBySIDAndSubjectExpired", testDeleteBySIDAndSubjectExpired},
 	{"DeleteBySIDAndSubjectCancelled", testDeleteBySIDAndSubjectCancelled},
+	{"LogoutRecords", testLogoutRecords},
+	{"LogoutRecordExpiry", testLogoutRecordExpiry},
 	{"Concurrent", testConcurrent},
 }
 
@@ -166,6 +168,13 @@ func (h *harness) wait(ss ...*sessionstore.Session) {
 			last = s.ExpiresAt
 		}
 	}
+	h.waitUntil(last)
+}
+
+// waitUntil advances the store's clock to last, or waits for the wall
+// clock to pass it.
+func (h *harness) waitUntil(last time.Time) {
+	h.Helper()
 	if h.cfg.Advance != nil {
 		if d := last.Sub(h.cfg.Now()); d > 0 {
 			h.cfg.Advance(d)
@@ -182,3 +191,6 @@ func (h *harness) wait(ss ...*sessionstore.Session) {
 		h.Fatal("storetest: test ended while waiting for sessions to expire")
 	}
 }
+
+// randomSuffix makes names unique to one run, for stores on a shared server.
+func randomSuffix() string { return "/" + rand.Text()[:12] }
