@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/oidc-slo/slo/sessionstore"
+	"github.com/oidc-slo/slo/sessionstore/memstore"
 )
 
 // Defaults of [BackChannelConfig].
@@ -22,6 +23,9 @@ const (
 	// DefaultStoreTimeout bounds the work done after a token was verified:
 	// the replay check, ending the sessions and the Revoke hook.
 	DefaultStoreTimeout = 5 * time.Second
+	// DefaultLoginTimeout is how long a logout is remembered for logins
+	// that were under way when it arrived.
+	DefaultLoginTimeout = 10 * time.Minute
 )
 
 // BackChannelConfig configures [NewBackChannelHandler].
@@ -36,15 +40,22 @@ type BackChannelConfig struct {
 	// DeleteBySID for such a token: the sid's sessions end whatever their
 	// subject, and B-28 is not enforced.
 	Store sessionstore.Store
-	// ReplayCache remembers accepted (iss, jti) pairs. Default: a
-	// [MemoryReplayCache] of [DefaultReplayCacheSize] entries on the
-	// verifier's clock, which protects one process only; give replicas a
-	// shared cache.
-	ReplayCache ReplayCache
-	// ReplayCacheFailOpen accepts a token when the replay cache fails (the
-	// failure is logged at Error). By default such a token is refused with
-	// 400, which the OP may retry.
-	ReplayCacheFailOpen bool
+	// SingleUse remembers the jti of every accepted token (namespace
+	// [sessionstore.LogoutTokens]), so that a token is accepted once.
+	// Default: a [memstore.SingleUse] on the verifier's clock, which
+	// protects one process only; give replicas a shared one (redisstore,
+	// pgstore).
+	SingleUse sessionstore.SingleUse
+	// SingleUseFailOpen accepts a token when SingleUse fails (the failure
+	// is logged at Error). By default such a token is refused with 400,
+	// which the OP may retry.
+	SingleUseFailOpen bool
+	// LoginTimeout is how long the store remembers that an OP session (or
+	// every session of a subject) was logged out, so that a login already
+	// under way cannot create a session after the logout
+	// ([sessionstore.Store.RecordLogout]). Set it to the longest a login
+	// may take. Default 10 minutes.
+	LoginTimeout time.Duration
 	// MaxBodyBytes bounds the request body; a larger one is answered with
 	// 413 Request Entity Too Large. Default [DefaultMaxBodyBytes].
 	MaxBodyBytes int64
@@ -82,8 +93,9 @@ type BackChannelConfig struct {
 type BackChannelHandler struct {
 	verifier     *Verifier
 	store        sessionstore.Store
-	replay       ReplayCache
+	used         sessionstore.SingleUse
 	failOpen     bool
+	loginTimeout time.Duration
 	maxBody      int64
 	storeTimeout time.Duration
 	onLogout     Hook
@@ -107,22 +119,29 @@ func NewBackChannelHandler(cfg BackChannelConfig) (*BackChannelHandler, error) {
 	if cfg.StoreTimeout < 0 {
 		errs = append(errs, errors.New("logout: BackChannelConfig.StoreTimeout is negative"))
 	}
+	if cfg.LoginTimeout < 0 {
+		errs = append(errs, errors.New("logout: BackChannelConfig.LoginTimeout is negative"))
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
 	h := &BackChannelHandler{
 		verifier:     cfg.Verifier,
 		store:        cfg.Store,
-		replay:       cfg.ReplayCache,
-		failOpen:     cfg.ReplayCacheFailOpen,
+		used:         cfg.SingleUse,
+		failOpen:     cfg.SingleUseFailOpen,
+		loginTimeout: cfg.LoginTimeout,
 		maxBody:      cfg.MaxBodyBytes,
 		storeTimeout: cfg.StoreTimeout,
 		onLogout:     cfg.OnLogout,
 		logger:       cfg.Logger,
 		revoke:       cfg.Revoke,
 	}
-	if h.replay == nil {
-		h.replay = NewMemoryReplayCache(0, cfg.Verifier.now)
+	if h.used == nil {
+		h.used = memstore.NewSingleUse(memstore.SingleUseConfig{Now: cfg.Verifier.now})
+	}
+	if h.loginTimeout == 0 {
+		h.loginTimeout = DefaultLoginTimeout
 	}
 	if h.maxBody == 0 {
 		h.maxBody = DefaultMaxBodyBytes
@@ -292,20 +311,31 @@ func isLogoutTokenKey(k []byte) bool {
 	return err == nil && s == "logout_token"
 }
 
-// end does everything after a valid token: the replay check, ending the
-// sessions (with the sid/sub consistency check when the store offers it)
-// and the Revoke hook.
+// end does everything after a valid token: the replay check, recording
+// the logout for logins under way, ending the sessions (with the sid/sub
+// consistency check when the store offers it) and the Revoke hook.
 func (h *BackChannelHandler) end(ctx context.Context, tok *Token) (int, error) {
-	seen, err := h.replay.Seen(ctx, tok.Issuer, tok.JTI, h.verifier.replayUntil(tok))
+	used, err := h.used.Use(ctx, jtiKey(tok), h.verifier.replayUntil(tok))
 	switch {
 	case err != nil && !h.failOpen:
-		return 0, fmt.Errorf("logout: replay cache: %w", err)
+		return 0, fmt.Errorf("logout: single-use check: %w", err)
 	case err != nil:
-		h.logger.ErrorContext(ctx, "logout: replay cache failed; accepting the token (fail-open)", "error", err, "token", tok)
-	case seen:
+		h.logger.ErrorContext(ctx, "logout: single-use check failed; accepting the token (fail-open)", "error", err, "token", tok)
+	case used:
 		return 0, &ValidationError{Reason: ReasonReplayed}
 	}
-	n, err := endSessions(ctx, h.store, tok)
+	// Recorded before the sessions end: a login that creates its session
+	// after the delete finds the record, one that created it before is
+	// ended by the delete.
+	err = h.store.RecordLogout(ctx, sessionstore.Logout{
+		Issuer: tok.Issuer, SID: tok.SID, Subject: tok.Subject,
+		ReceivedAt: receivedAt(h.verifier.now()), IssuedAt: tok.IssuedAt,
+		ExpiresAt: h.verifier.now().Add(h.loginTimeout),
+	})
+	n := 0
+	if err == nil {
+		n, err = endSessions(ctx, h.store, tok)
+	}
 	if errors.Is(err, sessionstore.ErrSubjectMismatch) {
 		// Refused, and refused tokens are not remembered: a retry is
 		// judged again rather than reported as a replay.
@@ -325,14 +355,24 @@ func (h *BackChannelHandler) end(ctx context.Context, tok *Token) (int, error) {
 	return n, nil
 }
 
-// forget drops tok's (iss, jti) from the replay cache, if the cache can.
-func (h *BackChannelHandler) forget(ctx context.Context, tok *Token) {
-	f, ok := h.replay.(ReplayForgetter)
-	if !ok {
-		return
+// jtiKey is the single-use key of tok.
+func jtiKey(tok *Token) sessionstore.Key {
+	return sessionstore.Key{Namespace: sessionstore.LogoutTokens, Issuer: tok.Issuer, ID: tok.JTI}
+}
+
+// receivedAt rounds now up to a whole millisecond, the precision stores
+// keep logout records in, so that rounding never moves a logout earlier.
+func receivedAt(now time.Time) time.Time {
+	if t := now.Truncate(time.Millisecond); !t.Equal(now) {
+		return t.Add(time.Millisecond)
 	}
-	if err := f.Forget(ctx, tok.Issuer, tok.JTI); err != nil {
-		h.logger.ErrorContext(ctx, "logout: replay cache forget failed", "error", err, "token", tok)
+	return now
+}
+
+// forget drops tok's jti from the single-use store.
+func (h *BackChannelHandler) forget(ctx context.Context, tok *Token) {
+	if err := h.used.Forget(ctx, jtiKey(tok)); err != nil {
+		h.logger.ErrorContext(ctx, "logout: forgetting a logout token id failed", "error", err, "token", tok)
 	}
 }
 

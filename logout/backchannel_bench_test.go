@@ -89,7 +89,7 @@ func BenchmarkBackChannel(b *testing.B) {
 			fill()
 			h, err := NewBackChannelHandler(BackChannelConfig{
 				Verifier: v, Store: store, Logger: slog.New(slog.DiscardHandler),
-				ReplayCache: NewMemoryReplayCache(pool, clock),
+				SingleUse: memstore.NewSingleUse(memstore.SingleUseConfig{Now: clock}),
 			})
 			if err != nil {
 				b.Fatal(err)
@@ -132,7 +132,7 @@ func BenchmarkBackChannel(b *testing.B) {
 				if i == pool {
 					// Bookkeeping, excluded from both measured sides.
 					i = 0
-					h.replay = NewMemoryReplayCache(pool, clock)
+					h.used = memstore.NewSingleUse(memstore.SingleUseConfig{Now: clock})
 					fill()
 				}
 				// Alternate which side runs first, so that neither

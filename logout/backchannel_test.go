@@ -166,12 +166,14 @@ func (r *recordedEvents) list() []Event {
 	return slices.Clone(r.ev)
 }
 
-// failingCache is a ReplayCache that always fails.
+// failingCache is a SingleUse that always fails.
 type failingCache struct{}
 
-func (failingCache) Seen(context.Context, string, string, time.Time) (bool, error) {
+func (failingCache) Use(context.Context, sessionstore.Key, time.Time) (bool, error) {
 	return false, errors.New("cache down")
 }
+
+func (failingCache) Forget(context.Context, sessionstore.Key) error { return errors.New("cache down") }
 
 type handlerFixture struct {
 	store  *testStore
@@ -366,10 +368,10 @@ func TestBackChannel(t *testing.T) {
 		{name: "B-32 unencrypted, encryption registered", token: tok{}.mint, vmod: encrypted, status: 400, survive: all, reason: ReasonEncryptionRequired},
 		{name: "B-33 store fails", token: tok{}.mint, smod: func(s *testStore) { s.deleteErr = errors.New("disk on fire") }, status: 400, survive: all, storeErr: true},
 		{name: "B-33 store fails, sub only", token: subOnly, smod: func(s *testStore) { s.deleteErr = errors.New("disk on fire") }, status: 400, survive: all, storeErr: true},
-		{name: "replay cache fails, fail closed", token: tok{}.mint, hmod: func(c *BackChannelConfig) { c.ReplayCache = failingCache{} }, status: 400, survive: all, storeErr: true},
+		{name: "replay cache fails, fail closed", token: tok{}.mint, hmod: func(c *BackChannelConfig) { c.SingleUse = failingCache{} }, status: 400, survive: all, storeErr: true},
 		{name: "replay cache fails, fail open", token: tok{}.mint, hmod: func(c *BackChannelConfig) {
-			c.ReplayCache = failingCache{}
-			c.ReplayCacheFailOpen = true
+			c.SingleUse = failingCache{}
+			c.SingleUseFailOpen = true
 		}, status: 200, survive: without("a-alice-1")},
 	}
 	for _, tc := range cases {
@@ -717,7 +719,7 @@ func TestNewBackChannelHandlerConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h.maxBody != DefaultMaxBodyBytes || h.storeTimeout != DefaultStoreTimeout || h.replay == nil {
+	if h.maxBody != DefaultMaxBodyBytes || h.storeTimeout != DefaultStoreTimeout || h.used == nil {
 		t.Errorf("defaults not applied: %+v", h)
 	}
 }

@@ -76,18 +76,24 @@
 // (iss, sid) (or, when allowed, the session of the cookie that came with the
 // request) and answers with a small page that only the OP may frame.
 //
-// # Replay cache
+// # Single use and logouts under way
 //
-// A [ReplayCache] remembers the (iss, jti) of every accepted logout token
-// until the verifier would refuse the token anyway (its exp plus skew, or the
-// end of its iat window, whichever is first), and says atomically whether a
-// pair was seen before. A jti is recorded only after the token is fully
-// valid, and forgotten again ([ReplayForgetter]) if its sessions could not be
-// ended, so that the OP's retry is not refused. [MemoryReplayCache], the
-// default, holds a bounded number of entries in one process and starts no
-// goroutine; replicas behind a load balancer need a shared cache (the Redis
-// store module provides one). When the cache fails, the handler refuses the
-// token (400) unless [BackChannelConfig.ReplayCacheFailOpen] is set.
+// The back-channel handler records the (iss, jti) of every accepted logout
+// token in a [sessionstore.SingleUse] (namespace
+// [sessionstore.LogoutTokens]) until the verifier would refuse the token
+// anyway (its exp plus skew, or the end of its iat window, whichever is
+// first), and refuses a token whose jti is recorded. A jti is recorded only
+// after the token is fully valid, and forgotten again if its sessions could
+// not be ended, so that the OP's retry is not refused. The default is an
+// in-memory one for this process; replicas behind a load balancer share the
+// redisstore or pgstore one. When it fails, the token is refused (400)
+// unless [BackChannelConfig.SingleUseFailOpen] is set.
+//
+// Both handlers record each logout in the store
+// ([sessionstore.Store.RecordLogout]) before they end its sessions, and
+// keep the record for the login timeout: a login that was under way when
+// the logout arrived finds it and creates no session (the middleware
+// package does this check).
 //
 // # Events and logs
 //

@@ -33,14 +33,14 @@ type FrontChannelConfig struct {
 	// Store holds the sessions. Required.
 	Store sessionstore.Store
 
-	// SessionRequired, like Sitecore's FrontChannelLogoutSessionRequired,
-	// makes iss and sid mandatory: a request without them ends nothing and
-	// gets 400. When false (the default) such a request ends the session of
-	// the cookie that came with it, if one came. Turn it on when the client
-	// registered frontchannel_logout_session_required=true: it is the only
-	// defence against a hostile page that frames the URI without parameters
-	// to log the user out (logout CSRF).
-	SessionRequired bool
+	// AllowCookieLogout lets a request without iss and sid end the session
+	// of the cookie that came with it, if one came, for OPs that cannot
+	// send iss and sid (registered frontchannel_logout_session_required
+	// false). Off by default: such a request ends nothing and gets 400,
+	// the only defence against a hostile page that frames the URI without
+	// parameters to log the user out (logout CSRF). Browsers rarely send
+	// the cookie into the OP's cross-site iframe, so it seldom works.
+	AllowCookieLogout bool
 
 	// CookieSession recognises the relying party's session cookie on the
 	// request and returns the session-store id it names. It is optional:
@@ -81,6 +81,15 @@ type FrontChannelConfig struct {
 	// accepted requests at Info.
 	Logger *slog.Logger
 
+	// LoginTimeout is how long the store remembers that an OP session was
+	// logged out, so that a login already under way cannot create a
+	// session after the logout ([sessionstore.Store.RecordLogout]). Set it
+	// to the longest a login may take. Default 10 minutes.
+	LoginTimeout time.Duration
+
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+
 	// StoreTimeout bounds each store call (zero means 5 seconds). Store
 	// calls are not cancelled when the browser leaves the page early: the OP
 	// may navigate away from its logout page before every iframe finished
@@ -105,8 +114,8 @@ type FrontChannelConfig struct {
 //     a request never ends a session of another (iss, sid).
 //   - Only one of iss and sid, either of them repeated, an empty one, or a
 //     query that does not parse: 400, nothing ended.
-//   - Neither iss nor sid: with SessionRequired, 400 and nothing ended;
-//     otherwise the cookie's session (if a cookie came) is ended and the
+//   - Neither iss nor sid: 400 and nothing ended, unless AllowCookieLogout
+//     is set; then the cookie's session (if a cookie came) is ended and the
 //     cookie cleared, 200, unless the browser says the request is not
 //     framed (Sec-Fetch-Dest other than iframe or frame): 400.
 //   - Another method: 405 with Allow: GET, HEAD.
@@ -124,22 +133,24 @@ type FrontChannelConfig struct {
 // [ErrFrontChannelRefused], a store failure's wraps the store's error.
 //
 // Logout CSRF: any site can frame the URI. With iss and sid it ends
-// something only when it knows the OP's sid. Without them (SessionRequired
-// off) it ends the cookie's session only when the browser sends the cookie
-// in a cross-site iframe, which SameSite=Lax and SameSite=Strict cookies
-// prevent, and a top-level cross-site navigation (which does carry Lax
-// cookies) is refused by its Sec-Fetch-Dest; SessionRequired closes that
-// path entirely.
+// something only when it knows the OP's sid. Without them it ends nothing,
+// unless AllowCookieLogout is set; then it ends the cookie's session only
+// when the browser sends the cookie in a cross-site iframe, which
+// SameSite=Lax and SameSite=Strict cookies prevent, and a top-level
+// cross-site navigation (which does carry Lax cookies) is refused by its
+// Sec-Fetch-Dest.
 type FrontChannelHandler struct {
-	issuers         []string
-	store           sessionstore.Store
-	sessionRequired bool
-	cookieSession   func(r *http.Request) (string, bool)
-	clearCookie     func(w http.ResponseWriter)
-	keepStorage     bool
-	onLogout        Hook
-	logger          *slog.Logger
-	storeTimeout    time.Duration
+	issuers       []string
+	store         sessionstore.Store
+	cookieLogout  bool
+	loginTimeout  time.Duration
+	now           func() time.Time
+	cookieSession func(r *http.Request) (string, bool)
+	clearCookie   func(w http.ResponseWriter)
+	keepStorage   bool
+	onLogout      Hook
+	logger        *slog.Logger
+	storeTimeout  time.Duration
 
 	cspStatic string // CSP of the script-free pages
 	cspScript string // CSP of the page that clears storage
@@ -194,6 +205,9 @@ func NewFrontChannelHandler(cfg FrontChannelConfig) (*FrontChannelHandler, error
 	if cfg.StoreTimeout < 0 {
 		errs = append(errs, errors.New("logout: FrontChannelConfig.StoreTimeout is negative"))
 	}
+	if cfg.LoginTimeout < 0 {
+		errs = append(errs, errors.New("logout: FrontChannelConfig.LoginTimeout is negative"))
+	}
 	if len(cfg.FrameAncestors) > 0 {
 		origins = nil
 		for _, a := range cfg.FrameAncestors {
@@ -209,21 +223,29 @@ func NewFrontChannelHandler(cfg FrontChannelConfig) (*FrontChannelHandler, error
 	}
 
 	h := &FrontChannelHandler{
-		issuers:         slices.Clone(cfg.Issuers),
-		store:           cfg.Store,
-		sessionRequired: cfg.SessionRequired,
-		cookieSession:   cfg.CookieSession,
-		clearCookie:     cfg.ClearCookie,
-		keepStorage:     cfg.KeepStorage,
-		onLogout:        cfg.OnLogout,
-		logger:          cfg.Logger,
-		storeTimeout:    cfg.StoreTimeout,
+		issuers:       slices.Clone(cfg.Issuers),
+		store:         cfg.Store,
+		cookieLogout:  cfg.AllowCookieLogout,
+		loginTimeout:  cfg.LoginTimeout,
+		now:           cfg.Now,
+		cookieSession: cfg.CookieSession,
+		clearCookie:   cfg.ClearCookie,
+		keepStorage:   cfg.KeepStorage,
+		onLogout:      cfg.OnLogout,
+		logger:        cfg.Logger,
+		storeTimeout:  cfg.StoreTimeout,
 	}
 	if h.logger == nil {
 		h.logger = slog.Default()
 	}
 	if h.storeTimeout == 0 {
 		h.storeTimeout = DefaultStoreTimeout
+	}
+	if h.loginTimeout == 0 {
+		h.loginTimeout = DefaultLoginTimeout
+	}
+	if h.now == nil {
+		h.now = time.Now
 	}
 	ancestors := "frame-ancestors " + strings.Join(origins, " ")
 	base := "default-src 'none'; base-uri 'none'; form-action 'none'; " + ancestors
@@ -303,7 +325,7 @@ func (h *FrontChannelHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) 
 		h.endBySID(ctx, w, r, ev)
 		return
 	}
-	if h.sessionRequired {
+	if !h.cookieLogout {
 		ev.Err = fmt.Errorf("%w: iss and sid are required", ErrFrontChannelRefused)
 		h.refuse(ctx, w, r, http.StatusBadRequest, frontChannelPageRefused, ev)
 		return
@@ -368,13 +390,23 @@ func (h *FrontChannelHandler) endBySID(ctx context.Context, w http.ResponseWrite
 		}
 	}
 
+	// Recorded before the sessions end, for a login under way (see
+	// BackChannelHandler).
+	now := h.now()
 	sctx, cancel := h.storeContext(ctx)
-	n, err := h.store.DeleteBySID(sctx, ev.Issuer, ev.SID)
-	cancel()
+	err := h.store.RecordLogout(sctx, sessionstore.Logout{
+		Issuer: ev.Issuer, SID: ev.SID,
+		ReceivedAt: receivedAt(now), ExpiresAt: now.Add(h.loginTimeout),
+	})
 	if err != nil {
-		errs = append(errs, fmt.Errorf("logout: front-channel: deleting sessions by sid: %w", err))
+		errs = append(errs, fmt.Errorf("logout: front-channel: recording the logout: %w", err))
+	} else {
+		ev.Ended, err = h.store.DeleteBySID(sctx, ev.Issuer, ev.SID)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("logout: front-channel: deleting sessions by sid: %w", err))
+		}
 	}
-	ev.Ended = n
+	cancel()
 	if cookieMatched && h.clearCookie != nil {
 		h.clearCookie(w)
 	}

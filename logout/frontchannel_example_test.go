@@ -28,9 +28,8 @@ func ExampleNewFrontChannelHandler() {
 	})
 
 	h, err := logout.NewFrontChannelHandler(logout.FrontChannelConfig{
-		Issuers:         []string{"https://op.example"},
-		Store:           store,
-		SessionRequired: true, // registered frontchannel_logout_session_required=true
+		Issuers: []string{"https://op.example"},
+		Store:   store,
 		OnLogout: func(ctx context.Context, e logout.Event) {
 			fmt.Printf("%s logout of sid %s at %s: %d session(s) ended\n", e.Channel, e.SID, e.Issuer, e.Ended)
 		},

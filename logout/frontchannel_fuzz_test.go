@@ -73,7 +73,7 @@ func FuzzFrontChannelQuery(f *testing.F) {
 
 	f.Fuzz(func(t *testing.T, rawQuery string, withCookie, sessionRequired bool) {
 		st := newFCStore(fcFuzzSessions()...)
-		h, events := newFCHandler(t, st, func(c *logout.FrontChannelConfig) { c.SessionRequired = sessionRequired })
+		h, events := newFCHandler(t, st, func(c *logout.FrontChannelConfig) { c.AllowCookieLogout = !sessionRequired })
 		cookie := ""
 		if withCookie {
 			cookie = "cookie"

@@ -141,8 +141,11 @@ func newFCHandler(t testing.TB, st sessionstore.Store, mutate func(*logout.Front
 		Store:         st,
 		CookieSession: fcCookie,
 		ClearCookie:   fcClearCookie,
-		OnLogout:      events.hook,
-		Logger:        fcDiscardLogger(),
+		// The tests' default is the cookie path open; sessionRequired
+		// closes it.
+		AllowCookieLogout: true,
+		OnLogout:          events.hook,
+		Logger:            fcDiscardLogger(),
 	}
 	if mutate != nil {
 		mutate(&cfg)
@@ -355,7 +358,7 @@ func TestFrontChannelChecklist(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			st := newFCStore(fcFixture()...)
-			h, events := newFCHandler(t, st, func(c *logout.FrontChannelConfig) { c.SessionRequired = tt.sessionRequired })
+			h, events := newFCHandler(t, st, func(c *logout.FrontChannelConfig) { c.AllowCookieLogout = !tt.sessionRequired })
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, fcRequest(t, http.MethodGet, tt.query, tt.cookie))
 			res := rec.Result()
@@ -818,7 +821,7 @@ func TestNewFrontChannelHandlerErrors(t *testing.T) {
 	}
 }
 
-// TestFrontChannelCookiePathMustBeFramed: without iss and sid (SessionRequired
+// TestFrontChannelCookiePathMustBeFramed: without iss and sid (AllowCookieLogout off
 // off) the cookie's session is ended only for a framed request. A top-level
 // navigation from another site carries SameSite=Lax cookies, so it would
 // otherwise be a drive-by logout.

@@ -109,7 +109,7 @@ type VerifierConfig struct {
 	// MaxAge is the iat window: a token issued more than MaxAge+ClockSkew
 	// ago is refused even if its exp is later. It is also what bounds the
 	// token's life when AllowMissingExp lets a token without exp through,
-	// and how long the replay cache must remember a jti. Default
+	// and how long a jti is remembered for single use. Default
 	// [DefaultMaxAge]; negative is an error.
 	MaxAge time.Duration
 	// AllowMissingExp accepts tokens without "exp", as sent by OPs built to
@@ -471,7 +471,7 @@ func (v *Verifier) checkClaims(p *provider, rc *rawClaims, payload []byte) (*Tok
 	return t, nil
 }
 
-// replayUntil is how long the replay cache must remember t's jti: until the
+// replayUntil is how long t's jti is remembered for single use: until the
 // verifier would refuse t anyway, by exp or by the iat window, whichever
 // comes first (plus a second for fractional NumericDates).
 func (v *Verifier) replayUntil(t *Token) time.Time {

@@ -7,55 +7,47 @@ import (
 	"github.com/oidc-slo/slo/logout"
 )
 
-// newLogoutHandlers builds the back- and front-channel handlers for the
-// middleware's client and store. The handlers live in package logout; the
-// middleware hands them what only it knows: how to recognise its session
-// cookie and how to clear it.
-func (m *Middleware) newLogoutHandlers(cfg Config) error {
-	typ := logout.TypLenient
-	if cfg.StrictLogoutTokenTyp {
-		typ = logout.TypStrict
+// newLogoutHandlers builds the back- and front-channel handlers from the
+// nested logout configurations of cfg, filling in what the Auth owns: its
+// client, store, single-use store, clock, logger and hook, and how to
+// recognise and clear its session cookie, which only it knows.
+func (a *Auth) newLogoutHandlers(cfg Config) error {
+	vc := cfg.Verifier
+	vc.Providers = []logout.Provider{logout.ProviderFromClient(a.client)}
+	vc.Now = a.now
+	if vc.ClockSkew == 0 {
+		vc.ClockSkew = a.client.Config().ClockSkew
 	}
-	v, err := logout.NewVerifier(logout.VerifierConfig{
-		Providers:       []logout.Provider{logout.ProviderFromClient(m.client)},
-		AllowMissingExp: cfg.AllowLogoutTokensWithoutExp,
-		Typ:             typ,
-		ClockSkew:       m.client.Config().ClockSkew,
-		MaxAge:          cfg.LogoutTokenMaxAge,
-		Now:             m.now,
-	})
+	v, err := logout.NewVerifier(vc)
 	if err != nil {
 		return fmt.Errorf("middleware: %w", err)
 	}
-	m.backChannel, err = logout.NewBackChannelHandler(logout.BackChannelConfig{
-		Verifier:    v,
-		Store:       m.endingStore(),
-		ReplayCache: m.replay,
-		OnLogout:    m.onLogout,
-		Logger:      m.logger,
-	})
-	if err != nil {
+	bc := cfg.BackChannel
+	bc.Verifier = v
+	bc.Store = a.store
+	bc.SingleUse = a.used
+	bc.LoginTimeout = a.loginTTL
+	bc.OnLogout = a.onLogout
+	bc.Logger = a.logger
+	if a.backChannel, err = logout.NewBackChannelHandler(bc); err != nil {
 		return fmt.Errorf("middleware: %w", err)
 	}
-	m.frontChannel, err = logout.NewFrontChannelHandler(logout.FrontChannelConfig{
-		Issuers: []string{m.client.Issuer()},
-		// Not the endingStore: anyone can send front-channel requests with
-		// made-up sids, and each would leave a marker in the store.
-		Store:           m.store,
-		SessionRequired: !cfg.FrontChannelCookieLogout,
-		FrameAncestors:  cfg.FrontChannelFrameAncestors,
-		CookieSession: func(r *http.Request) (string, bool) {
-			token, ok := m.sessionToken(r)
-			if !ok {
-				return "", false
-			}
-			return SessionID(token), true
-		},
-		ClearCookie: func(w http.ResponseWriter) { m.clearCookie(w, m.cookieName) },
-		OnLogout:    m.onLogout,
-		Logger:      m.logger,
-	})
-	if err != nil {
+	fc := cfg.FrontChannel
+	fc.Issuers = []string{a.client.Issuer()}
+	fc.Store = a.store
+	fc.CookieSession = func(r *http.Request) (string, bool) {
+		token, ok := a.sessionToken(r)
+		if !ok {
+			return "", false
+		}
+		return SessionID(token), true
+	}
+	fc.ClearCookie = func(w http.ResponseWriter) { a.clearCookie(w, a.cookieName) }
+	fc.LoginTimeout = a.loginTTL
+	fc.Now = a.now
+	fc.OnLogout = a.onLogout
+	fc.Logger = a.logger
+	if a.frontChannel, err = logout.NewFrontChannelHandler(fc); err != nil {
 		return fmt.Errorf("middleware: %w", err)
 	}
 	return nil
@@ -65,8 +57,8 @@ func (m *Middleware) newLogoutHandlers(cfg Config) error {
 // it verifies the OP's logout token and ends the sessions it names (see
 // logout.BackChannelHandler). It answers every method itself, so that even
 // a 405 carries Cache-Control: no-store.
-func (m *Middleware) BackChannelHandler() *logout.BackChannelHandler { return m.backChannel }
+func (a *Auth) BackChannelHandler() *logout.BackChannelHandler { return a.backChannel }
 
 // FrontChannelHandler returns the handler for the frontchannel_logout_uri,
 // which the OP loads in an iframe (see logout.FrontChannelHandler).
-func (m *Middleware) FrontChannelHandler() *logout.FrontChannelHandler { return m.frontChannel }
+func (a *Auth) FrontChannelHandler() *logout.FrontChannelHandler { return a.frontChannel }

@@ -94,9 +94,9 @@ func TestFrontChannelRefusesDriveByLogout(t *testing.T) {
 		t.Fatalf("a drive-by request ended the session: %v", err)
 	}
 
-	// With FrontChannelCookieLogout the cookie path is open, but only to
+	// With FrontChannel.AllowCookieLogout the cookie path is open, but only to
 	// framed requests.
-	e = newEnv(t, envOptions{mwConfig: func(c *middleware.Config) { c.FrontChannelCookieLogout = true }})
+	e = newEnv(t, envOptions{mwConfig: func(c *middleware.Config) { c.FrontChannel.AllowCookieLogout = true }})
 	if e.m.Registration().FrontChannelLogoutSessionRequired {
 		t.Fatal("registration requires iss and sid although cookie logout is on")
 	}

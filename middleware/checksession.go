@@ -8,10 +8,9 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
-	"net/url"
-	"strings"
 	"time"
 
+	"github.com/oidc-slo/slo/internal/weborigin"
 	"github.com/oidc-slo/slo/rp"
 )
 
@@ -21,22 +20,13 @@ import (
 //
 // Frames, all on the RP's origin except the OP's:
 //
-//	application page (SessionCheckSnippet: iframe + SessionCheckScriptPath)
+//	application page (SessionCheckSnippet: iframe + SessionCheckPath.js)
 //	└─ SessionCheckPath: the RP iframe; polls the OP iframe every interval
 //	   ├─ check_session_iframe (OP origin)
-//	   └─ LoginPath?prompt=none (on "changed") → OP → callback, which
+//	   └─ SessionCheckPath/recheck (on "changed") → OP → callback, which
 //	      answers "refreshed <session_state>", "signed-out", "error" or
 //	      "confirm"; on "confirm" the application's page repeats the
-//	      re-check at top level (LoginPath?prompt=none&return_to=…)
-
-const (
-	// SessionCheckPath serves the RP iframe of Session Management 1.0
-	// (SessionCheckHandler).
-	SessionCheckPath = "/session-check"
-	// SessionCheckScriptPath serves the script the application's pages
-	// include next to the RP iframe (SessionCheckScriptHandler).
-	SessionCheckScriptPath = "/session-check.js"
-)
+//	      re-check at top level (SessionCheckPath/recheck?return_to=…)
 
 // recheckGap is the least time between two prompt=none re-checks of one
 // browser tab; after three re-checks in a row that find the same user
@@ -99,13 +89,13 @@ type checkFrame struct {
 // advertises none (or one that is not an absolute http(s) URL with an
 // ASCII host): then session checking is off. New calls it once.
 func newCheckFrame(md rp.Metadata) *checkFrame {
-	o := webOrigin(md.CheckSessionIframe)
+	o := weborigin.Of(md.CheckSessionIframe)
 	if o == "" {
 		return nil
 	}
 	cf := &checkFrame{url: md.CheckSessionIframe, origin: o}
 	frameSrc := "'self' " + o
-	if authz := webOrigin(md.AuthorizationEndpoint); authz != "" && authz != o {
+	if authz := weborigin.Of(md.AuthorizationEndpoint); authz != "" && authz != o {
 		frameSrc += " " + authz
 	}
 	cf.csp = "default-src 'none'; script-src " + checkScript.hash +
@@ -115,49 +105,14 @@ func newCheckFrame(md rp.Metadata) *checkFrame {
 
 // checkSessionFrame returns the OP's check_session_iframe and whether
 // session checking is on.
-func (m *Middleware) checkSessionFrame() (*checkFrame, bool) {
-	return m.checkFrame, m.checkFrame != nil
-}
-
-// webOrigin returns the ASCII serialization of an http(s) URL's origin
-// (scheme://host[:port], lower case, no default port), as a browser
-// reports it in event.origin, or "" for anything else. Hosts that are not
-// plain ASCII are refused: browsers would report them in punycode.
-func webOrigin(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || u.Opaque != "" || u.User != nil {
-		return ""
-	}
-	scheme := strings.ToLower(u.Scheme)
-	if scheme != "http" && scheme != "https" {
-		return ""
-	}
-	host, port := strings.ToLower(u.Hostname()), u.Port()
-	if host == "" {
-		return ""
-	}
-	for i := 0; i < len(host); i++ {
-		c := host[i]
-		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '.' || c == '-' || c == '_' || c == ':') {
-			return ""
-		}
-	}
-	if strings.Contains(host, ":") {
-		host = "[" + host + "]"
-	}
-	if (scheme == "http" && port == "80") || (scheme == "https" && port == "443") {
-		port = ""
-	}
-	if port != "" {
-		host += ":" + port
-	}
-	return scheme + "://" + host
+func (a *Auth) checkSessionFrame() (*checkFrame, bool) {
+	return a.checkFrame, a.checkFrame != nil
 }
 
 // SessionCheckSnippet returns the HTML an application puts in its pages
 // (anywhere in <body>) to notice, through Session Management 1.0, that the
-// user logged out at the OP: a hidden iframe of SessionCheckPath followed
-// by <script src="/session-check.js">. The page's Content-Security-Policy,
+// user logged out at the OP: a hidden iframe of Config.SessionCheckPath
+// followed by <script src="{SessionCheckPath}.js">. The page's Content-Security-Policy,
 // if any, must allow 'self' in script-src and frame-src.
 //
 // It renders nothing when the OP advertises no check_session_iframe, or
@@ -171,25 +126,25 @@ func webOrigin(raw string) string {
 // preventDefault, the page reloads, so that the application shows the
 // signed-out state. When the check gives up (see SessionCheckHandler) it
 // sets data-slo-session="unchecked" and dispatches "slo:stopped".
-func (m *Middleware) SessionCheckSnippet(ctx context.Context) template.HTML {
+func (a *Auth) SessionCheckSnippet(ctx context.Context) template.HTML {
 	if _, ok := SessionFromContext(ctx); !ok {
 		return ""
 	}
-	if _, ok := m.checkSessionFrame(); !ok {
+	if _, ok := a.checkSessionFrame(); !ok {
 		return ""
 	}
-	return template.HTML(`<iframe id="slo-session-check" src="` + SessionCheckPath + `" data-recheck="` +
-		template.HTMLEscapeString(m.paths.login+"?prompt=none") + `" title="Session check" hidden></iframe>` +
-		`<script src="` + SessionCheckScriptPath + `"></script>`)
+	return template.HTML(`<iframe id="slo-session-check" src="` + template.HTMLEscapeString(a.paths.sessionCheck) +
+		`" data-recheck="` + template.HTMLEscapeString(a.paths.recheck) + `" title="Session check" hidden></iframe>` +
+		`<script src="` + template.HTMLEscapeString(a.paths.sessionCheckScript) + `"></script>`)
 }
 
 // SessionCheckScriptHandler returns the handler for GET
-// SessionCheckScriptPath: the small static script of SessionCheckSnippet
+// SessionCheckPath + ".js": the small static script of SessionCheckSnippet
 // that relays the session check's findings to the application's page. It
 // answers 404 when the OP advertises no check_session_iframe.
-func (m *Middleware) SessionCheckScriptHandler() http.Handler {
+func (a *Auth) SessionCheckScriptHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, ok := m.checkSessionFrame(); !ok {
+		if _, ok := a.checkSessionFrame(); !ok {
 			http.NotFound(w, r)
 			return
 		}
@@ -204,7 +159,7 @@ func (m *Middleware) SessionCheckScriptHandler() http.Handler {
 	})
 }
 
-// SessionCheckHandler returns the handler for GET SessionCheckPath, the RP
+// SessionCheckHandler returns the handler for GET Config.SessionCheckPath, the RP
 // iframe of Session Management 1.0. It answers 404 when the OP advertises
 // no check_session_iframe.
 //
@@ -222,7 +177,7 @@ func (m *Middleware) SessionCheckScriptHandler() http.Handler {
 // session_state, or with one containing a space, is not checked.
 //
 // On "changed" it stops polling and re-checks without leaving the page: a
-// hidden iframe loads LoginPath?prompt=none, which sends prompt=none and
+// hidden iframe loads SessionCheckPath/recheck (RecheckHandler), which sends prompt=none and
 // the session's ID token as id_token_hint to the OP; the callback in that
 // iframe keeps the session and updates its session_state if the same user
 // (issuer, subject and sid) is still logged in, and otherwise ends the
@@ -241,17 +196,17 @@ func (m *Middleware) SessionCheckScriptHandler() http.Handler {
 // element: data-state is one of loading, polling, unchanged, throttled,
 // rechecking, error, recheck-failed, stopped, disabled or signed-out, and
 // data-ignored counts the messages it ignored.
-func (m *Middleware) SessionCheckHandler() http.Handler {
+func (a *Auth) SessionCheckHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		cf, ok := m.checkSessionFrame()
+		cf, ok := a.checkSessionFrame()
 		if !ok {
 			http.NotFound(w, r)
 			return
 		}
-		s, err := m.session(w, r)
+		s, err := a.session(w, r)
 		if err != nil {
-			m.logger.ErrorContext(r.Context(), "slo: session check: loading session failed", slog.Any("error", err))
-			m.fail(w, r, err)
+			a.logger.ErrorContext(r.Context(), "slo: session check: loading session failed", slog.Any("error", err))
+			a.fail(w, r, err)
 			return
 		}
 		data := struct {
@@ -260,13 +215,13 @@ func (m *Middleware) SessionCheckHandler() http.Handler {
 			SignedOut                                                         bool
 			Script                                                            template.JS
 		}{
-			RPOrigin:   m.origin,
+			RPOrigin:   a.origin,
 			OPFrame:    cf.url,
 			OPOrigin:   cf.origin,
-			ClientID:   m.client.ClientID(),
-			Interval:   m.checkInterval.Milliseconds(),
+			ClientID:   a.client.ClientID(),
+			Interval:   a.checkInterval.Milliseconds(),
 			RecheckGap: recheckGap.Milliseconds(),
-			Recheck:    m.paths.login + "?prompt=none",
+			Recheck:    a.paths.recheck,
 			SignedOut:  s == nil,
 			Script:     checkScript.text,
 		}
@@ -287,7 +242,7 @@ func (m *Middleware) SessionCheckHandler() http.Handler {
 			return
 		}
 		if err := checkTmpl.Execute(w, data); err != nil {
-			m.logger.ErrorContext(r.Context(), "slo: writing the session check page failed", slog.Any("error", err))
+			a.logger.ErrorContext(r.Context(), "slo: writing the session check page failed", slog.Any("error", err))
 		}
 	})
 }

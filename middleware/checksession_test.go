@@ -109,8 +109,8 @@ var sameOrigin = http.Header{"Sec-Fetch-Site": {"same-origin"}}
 // returns the result the answer page posts to the session-check page.
 func (e *env) recheck() string {
 	e.t.Helper()
-	resp, body := e.fetch("/login?prompt=none", sameOrigin)
-	if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/callback" && resp.Request.URL.Path != "/login" {
+	resp, body := e.fetch("/session-check/recheck", sameOrigin)
+	if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/callback" && resp.Request.URL.Path != "/session-check/recheck" {
 		e.t.Fatalf("re-check ended at %d %s: %s", resp.StatusCode, resp.Request.URL, body)
 	}
 	checkStrictPage(e.t, resp, body)
@@ -161,7 +161,7 @@ func TestSessionCheckPage(t *testing.T) {
 	if s.Data.SessionState == "" {
 		t.Fatal("the login stored no session_state")
 	}
-	resp, body := e.fetch(middleware.SessionCheckPath, nil)
+	resp, body := e.fetch("/session-check", nil)
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
@@ -178,7 +178,7 @@ func TestSessionCheckPage(t *testing.T) {
 		"data-client-id":     "app",
 		"data-session-state": s.Data.SessionState,
 		"data-interval":      "5000",
-		"data-recheck":       "/login?prompt=none",
+		"data-recheck":       "/session-check/recheck",
 		"data-signed-out":    "false",
 	}
 	for name, v := range want {
@@ -216,7 +216,7 @@ func TestSessionCheckPageStates(t *testing.T) {
 				e.login()
 				e.plant(func(s *sessionstore.Session) { s.Data.SessionState = *tt.sessionState })
 			}
-			resp, body := e.fetch(middleware.SessionCheckPath, nil)
+			resp, body := e.fetch("/session-check", nil)
 			if resp.StatusCode != http.StatusOK {
 				t.Fatalf("status %d", resp.StatusCode)
 			}
@@ -234,7 +234,7 @@ func TestSessionCheckPageStates(t *testing.T) {
 func TestSessionCheckInterval(t *testing.T) {
 	e := newEnv(t, envOptions{mwConfig: func(c *middleware.Config) { c.SessionCheckInterval = 300 * time.Millisecond }})
 	e.login()
-	_, body := e.fetch(middleware.SessionCheckPath, nil)
+	_, body := e.fetch("/session-check", nil)
 	if got, _ := attr(body, "data-interval"); got != "300" {
 		t.Errorf("data-interval = %q, want 300", got)
 	}
@@ -246,7 +246,7 @@ func TestSessionCheckInterval(t *testing.T) {
 
 func TestSessionCheckScript(t *testing.T) {
 	e := newEnv(t, envOptions{})
-	resp, body := e.fetch(middleware.SessionCheckScriptPath, nil)
+	resp, body := e.fetch("/session-check.js", nil)
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
@@ -286,7 +286,7 @@ func TestSessionCheckSnippet(t *testing.T) {
 	}
 	e.login()
 	got := string(e.snippetFor())
-	for _, want := range []string{`<iframe id="slo-session-check" src="/session-check"`, ` data-recheck="/login?prompt=none"`, " hidden", `<script src="/session-check.js"></script>`} {
+	for _, want := range []string{`<iframe id="slo-session-check" src="/session-check"`, ` data-recheck="/session-check/recheck"`, " hidden", `<script src="/session-check.js"></script>`} {
 		if !strings.Contains(got, want) {
 			t.Errorf("snippet %q lacks %q", got, want)
 		}
@@ -302,7 +302,7 @@ func TestSessionCheckWithoutCheckSessionIframe(t *testing.T) {
 	if got := e.client.Metadata().CheckSessionIframe; got != "" {
 		t.Fatalf("OP advertises check_session_iframe %q", got)
 	}
-	for _, p := range []string{middleware.SessionCheckPath, middleware.SessionCheckScriptPath} {
+	for _, p := range []string{"/session-check", "/session-check.js"} {
 		if resp, _ := e.fetch(p, nil); resp.StatusCode != http.StatusNotFound {
 			t.Errorf("GET %s: %d, want 404", p, resp.StatusCode)
 		}
@@ -317,8 +317,8 @@ func TestSessionCheckWithoutCheckSessionIframe(t *testing.T) {
 	if got := e.snippetFor(); got != "" {
 		t.Errorf("snippet = %q, want empty", got)
 	}
-	if resp, _ := e.fetch("/login?prompt=none", sameOrigin); resp.StatusCode != http.StatusBadRequest {
-		t.Errorf("re-check: %d, want 400", resp.StatusCode)
+	if resp, _ := e.fetch("/session-check/recheck", sameOrigin); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("re-check: %d, want 404", resp.StatusCode)
 	}
 	if _, err := e.current(); err != nil {
 		t.Errorf("session after refused re-check: %v", err)
@@ -355,7 +355,7 @@ func TestRecheckSameUser(t *testing.T) {
 		t.Errorf("events %+v, want none", ev)
 	}
 	// The check page now carries the new session_state.
-	_, body := e.fetch(middleware.SessionCheckPath, nil)
+	_, body := e.fetch("/session-check", nil)
 	if got, _ := attr(body, "data-session-state"); got != after.Data.SessionState {
 		t.Errorf("check page session_state %q, want %q", got, after.Data.SessionState)
 	}
@@ -427,7 +427,7 @@ func TestRecheckWithoutSession(t *testing.T) {
 		e := newEnv(t, envOptions{})
 		e.login()
 		id := e.sessionID()
-		authURL := e.startRecheck("prompt=none")
+		authURL := e.startRecheck("")
 		if q := authURL.Query(); q.Get("prompt") != "none" || q.Get("id_token_hint") == "" {
 			t.Fatalf("authorization request %s lacks prompt=none or id_token_hint", authURL)
 		}
@@ -450,7 +450,7 @@ func TestRecheckWithoutSession(t *testing.T) {
 		e := newEnv(t, envOptions{})
 		e.login()
 		old := e.sessionID()
-		authURL := e.startRecheck("prompt=none")
+		authURL := e.startRecheck("")
 		e.login() // replaces the session
 		cur := e.sessionID()
 		if cur == old {
@@ -474,19 +474,18 @@ func TestRecheckRefused(t *testing.T) {
 		hdr   http.Header
 		want  int
 	}{
-		{"prompt=login", "prompt=login", sameOrigin, http.StatusBadRequest},
-		{"prompt=none twice", "prompt=none&prompt=none", sameOrigin, http.StatusBadRequest},
-		{"with a bad return_to", "prompt=none&return_to=//evil.example/", sameOrigin, http.StatusBadRequest},
-		{"with return_to twice", "prompt=none&return_to=/a&return_to=/b", sameOrigin, http.StatusBadRequest},
-		{"with another parameter", "prompt=none&login_hint=bob", sameOrigin, http.StatusBadRequest},
-		{"from another site", "prompt=none", http.Header{"Sec-Fetch-Site": {"cross-site"}}, http.StatusForbidden},
-		{"from a same-site origin", "prompt=none", http.Header{"Sec-Fetch-Site": {"same-site"}}, http.StatusForbidden},
+		{"with prompt", "prompt=none", sameOrigin, http.StatusBadRequest},
+		{"with a bad return_to", "return_to=//evil.example/", sameOrigin, http.StatusBadRequest},
+		{"with return_to twice", "return_to=/a&return_to=/b", sameOrigin, http.StatusBadRequest},
+		{"with another parameter", "login_hint=bob", sameOrigin, http.StatusBadRequest},
+		{"from another site", "", http.Header{"Sec-Fetch-Site": {"cross-site"}}, http.StatusForbidden},
+		{"from a same-site origin", "", http.Header{"Sec-Fetch-Site": {"same-site"}}, http.StatusForbidden},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t, envOptions{})
 			e.login()
-			req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, e.app.URL+"/login?"+tt.query, nil)
+			req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, e.app.URL+"/session-check/recheck?"+tt.query, nil)
 			for k, v := range tt.hdr {
 				req.Header[k] = v
 			}
@@ -528,7 +527,7 @@ func TestRecheckLoginCookie(t *testing.T) {
 			if secure {
 				name = "__Host-slo"
 			}
-			req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, e.app.URL+"/login?prompt=none", nil)
+			req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, e.app.URL+"/session-check/recheck", nil)
 			req.Header.Set("Cookie", name+"="+token)
 			resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
 			if err != nil {
@@ -540,19 +539,19 @@ func TestRecheckLoginCookie(t *testing.T) {
 			}
 			var c *http.Cookie
 			for _, ck := range resp.Cookies() {
-				if strings.HasPrefix(ck.Name, name+"_login_") {
+				if strings.HasPrefix(ck.Name, name+"_recheck_") {
 					c = ck
 				}
 			}
 			if c == nil {
-				t.Fatalf("no login cookie in %q", resp.Header.Values("Set-Cookie"))
+				t.Fatalf("no re-check cookie in %q", resp.Header.Values("Set-Cookie"))
 			}
 			want := http.SameSiteLaxMode
 			if secure {
 				want = http.SameSiteNoneMode
 			}
 			if c.SameSite != want || c.Secure != secure || !c.HttpOnly || c.Path != "/" {
-				t.Errorf("login cookie %+v: want SameSite %v, Secure %v, HttpOnly, Path /", c, want, secure)
+				t.Errorf("re-check cookie %+v: want SameSite %v, Secure %v, HttpOnly, Path /", c, want, secure)
 			}
 		})
 	}
@@ -565,7 +564,7 @@ func strPtr(s string) *string { return &s }
 // browser was sent to.
 func (e *env) startRecheck(query string) *url.URL {
 	e.t.Helper()
-	req, _ := http.NewRequestWithContext(e.t.Context(), http.MethodGet, e.app.URL+"/login?"+query, nil)
+	req, _ := http.NewRequestWithContext(e.t.Context(), http.MethodGet, e.app.URL+"/session-check/recheck?"+query, nil)
 	req.Header.Set("Sec-Fetch-Site", "same-origin")
 	resp, err := e.noRedirect().Do(req)
 	if err != nil {
@@ -601,7 +600,7 @@ func TestRecheckCrossSite(t *testing.T) {
 		e.login()
 		id := e.sessionID()
 		e.op.EndSession(t.Context(), "alice")
-		cb := e.startRecheckAt("prompt=none")
+		cb := e.startRecheckAt("")
 		_, body := e.fetch(cb.RequestURI(), crossSite)
 		if got, _ := attr(body, "data-result"); got != "confirm" {
 			t.Errorf("answer %q, want confirm", got)
@@ -617,7 +616,7 @@ func TestRecheckCrossSite(t *testing.T) {
 		e := newEnv(t, envOptions{})
 		e.login()
 		s := e.plant(func(s *sessionstore.Session) { s.Subject = "mallory" })
-		cb := e.startRecheckAt("prompt=none")
+		cb := e.startRecheckAt("")
 		_, body := e.fetch(cb.RequestURI(), crossSite)
 		if got, _ := attr(body, "data-result"); got != "signed-out" {
 			t.Errorf("answer %q, want signed-out", got)
@@ -631,7 +630,7 @@ func TestRecheckCrossSite(t *testing.T) {
 		e.login()
 		id := e.sessionID()
 		e.op.EndSession(t.Context(), "alice")
-		cb := e.startRecheckAt("prompt=none&return_to=" + url.QueryEscape("/private/x?y=1"))
+		cb := e.startRecheckAt("return_to=" + url.QueryEscape("/private/x?y=1"))
 		resp, err := e.noRedirect().Do(mustGet(t, cb.String(), crossSite))
 		if err != nil {
 			t.Fatal(err)
@@ -668,7 +667,7 @@ func TestRecheckTopLevel(t *testing.T) {
 		e := newEnv(t, envOptions{})
 		e.login()
 		e.plant(func(s *sessionstore.Session) { s.Data.SessionState = "stale.salt" })
-		resp, body := e.fetch("/login?prompt=none&return_to="+url.QueryEscape("/private/page"), sameOrigin)
+		resp, body := e.fetch("/session-check/recheck?return_to="+url.QueryEscape("/private/page"), sameOrigin)
 		if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/private/page" || !strings.HasPrefix(body, "private alice") {
 			t.Errorf("ended at %d %s %q", resp.StatusCode, resp.Request.URL, body)
 		}
@@ -679,7 +678,7 @@ func TestRecheckTopLevel(t *testing.T) {
 	})
 	t.Run("no session", func(t *testing.T) {
 		e := newEnv(t, envOptions{})
-		resp, err := e.noRedirect().Do(mustGet(t, e.app.URL+"/login?prompt=none&return_to=/x", sameOrigin))
+		resp, err := e.noRedirect().Do(mustGet(t, e.app.URL+"/session-check/recheck?return_to=/x", sameOrigin))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -690,10 +689,10 @@ func TestRecheckTopLevel(t *testing.T) {
 	})
 }
 
-// ExampleMiddleware_SessionCheckSnippet puts the session check into the
+// ExampleAuth_SessionCheckSnippet puts the session check into the
 // pages of logged-in users. When the user logs out at the OP, the page
 // notices within SessionCheckInterval and reloads.
-func ExampleMiddleware_SessionCheckSnippet() {
+func ExampleAuth_SessionCheckSnippet() {
 	ctx := context.Background()
 	op, err := testop.Start(testop.Config{}, "127.0.0.1:0")
 	if err != nil {
@@ -736,5 +735,5 @@ func ExampleMiddleware_SessionCheckSnippet() {
 	body, _ := io.ReadAll(resp.Body)
 	fmt.Println(string(body))
 	// Output:
-	// <p>Hello alice</p><iframe id="slo-session-check" src="/session-check" data-recheck="/login?prompt=none" title="Session check" hidden></iframe><script src="/session-check.js"></script>
+	// <p>Hello alice</p><iframe id="slo-session-check" src="/session-check" data-recheck="/session-check/recheck" title="Session check" hidden></iframe><script src="/session-check.js"></script>
 }

@@ -12,32 +12,36 @@ import (
 	"sync"
 	"time"
 
+	"github.com/oidc-slo/slo/internal/weborigin"
 	"github.com/oidc-slo/slo/logout"
 	"github.com/oidc-slo/slo/rp"
 	"github.com/oidc-slo/slo/sessionstore"
 	"github.com/oidc-slo/slo/sessionstore/memstore"
 )
 
-// Config configures a Middleware. Only Client is required.
+// Config configures an [Auth]. Only Client is required; every other field's
+// zero value means the default its comment gives.
 type Config struct {
 	// Client is the OpenID Connect client for the OP. Required. Its
 	// RedirectURL decides the callback path, and its PostLogoutRedirectURL
 	// the path of the post-logout return.
 	Client *rp.Client
 
-	// Store keeps the sessions. Default: a new in-memory store, which serves
-	// a single process only.
+	// Store keeps the sessions and the logout records. Default: a new
+	// in-memory store, which serves a single process only.
 	Store sessionstore.Store
+	// SingleUse makes login and logout states and back-channel logout
+	// tokens single-use, across replicas when it is shared (redisstore and
+	// pgstore offer one). Default: an in-memory one for this process.
+	SingleUse sessionstore.SingleUse
 
 	// CookieName is the session cookie's name. Default "slo". When Secure,
 	// the name gets the "__Host-" prefix so the browser pins the cookie to
 	// this exact origin.
 	CookieName string
-
 	// Secure marks cookies Secure. Default: true if the client's RedirectURL
 	// is https.
 	Secure *bool
-
 	// Key seals the short-lived login and logout records kept in cookies
 	// (state, nonce, PKCE verifier). Any length; at least 32 random bytes are
 	// recommended. Default: a random key per process, which only works with
@@ -57,6 +61,11 @@ type Config struct {
 	// FrontChannelPath is the frontchannel_logout_uri path.
 	// Default "/frontchannel-logout".
 	FrontChannelPath string
+	// SessionCheckPath serves the session-check iframe of Session
+	// Management 1.0; its script is served at SessionCheckPath + ".js" and
+	// its prompt=none re-check starts at SessionCheckPath + "/recheck".
+	// Default "/session-check".
+	SessionCheckPath string
 	// LandingPath is where the user goes after login and logout when no
 	// return_to was given. Default "/".
 	LandingPath string
@@ -68,71 +77,50 @@ type Config struct {
 	// Default 0: no idle timeout.
 	IdleTimeout time.Duration
 	// LoginTimeout bounds the time between starting a login or logout at
-	// the OP and coming back. Default 10 minutes.
+	// the OP and coming back; a logout from the OP is remembered this long
+	// for logins under way. Default 10 minutes.
 	LoginTimeout time.Duration
+	// SessionCheckInterval is how often the session-check page asks the
+	// OP's check_session_iframe whether the user's OP session changed
+	// (see SessionCheckHandler). Default 5 seconds; at least 100
+	// milliseconds. Unused when the OP advertises no check_session_iframe.
+	SessionCheckInterval time.Duration
 
-	// ReplayCache remembers the ids of back-channel logout tokens and the
-	// login and logout states, so that each is used once, across replicas
-	// when the cache is shared (redisstore and pgstore offer one). Default:
-	// two in-memory caches for one process, the one for states forgetting
-	// its oldest entries when full so that a flood of logins cannot block
-	// back-channel logout.
-	ReplayCache logout.ReplayCache
+	// Verifier configures how back-channel logout tokens are verified:
+	// ClockSkew (default: the Client's), MaxAge, AllowMissingExp and Typ.
+	// Leave Providers and Now empty: New sets them from Client and Now.
+	Verifier logout.VerifierConfig
+	// BackChannel configures the back-channel logout endpoint:
+	// SingleUseFailOpen, MaxBodyBytes, StoreTimeout and Revoke. Leave
+	// Verifier, Store, SingleUse, LoginTimeout, OnLogout and Logger empty:
+	// New sets them from this Config.
+	BackChannel logout.BackChannelConfig
+	// FrontChannel configures the front-channel logout endpoint:
+	// AllowCookieLogout, FrameAncestors (default: the issuer's origin),
+	// KeepStorage and StoreTimeout. Leave Issuers, Store, CookieSession,
+	// ClearCookie, LoginTimeout, Now, OnLogout and Logger empty: New sets
+	// them from this Config.
+	FrontChannel logout.FrontChannelConfig
 
-	// OnLogout receives an event for every logout this middleware handles.
+	// OnLogout receives an event for every logout, on every channel.
 	OnLogout logout.Hook
-	// Logger receives the middleware's logs. Default slog.Default().
+	// Logger receives the logs. Default slog.Default().
 	Logger *slog.Logger
 	// ErrorHandler writes error responses. Default: a plain-text page with
 	// the status of the error (see StatusCode) and no internal detail.
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
-
-	// AllowLogoutTokensWithoutExp accepts back-channel logout tokens
-	// without an exp claim, as OPs built to the pre-2023 text of
-	// Back-Channel Logout send them (node oidc-provider 6.x does). Their age
-	// is then bounded by the verifier's iat window. Default false: such
-	// tokens are refused, as errata set 1 requires exp.
-	AllowLogoutTokensWithoutExp bool
-	// StrictLogoutTokenTyp requires back-channel logout tokens to be
-	// explicitly typed "logout+jwt". Default false: no typ, "JWT" and
-	// "logout+jwt" are accepted, and any other explicit typ is refused.
-	StrictLogoutTokenTyp bool
-	// FrontChannelCookieLogout lets the front-channel endpoint end the
-	// session of the cookie a request came with when the request names no
-	// iss and sid, for OPs that cannot send them; Registration then says
-	// frontchannel_logout_session_required false. Browsers rarely send the
-	// cookie into the OP's cross-site iframe, so this seldom works. Default
-	// false: such requests are refused (400) and end nothing, and the
-	// registration asks the OP for iss and sid.
-	FrontChannelCookieLogout bool
-	// FrontChannelFrameAncestors are the origins allowed to frame the
-	// front-channel endpoint. Default: the issuer's origin, where OPs serve
-	// their logout page; set it when the OP's logout page is elsewhere.
-	FrontChannelFrameAncestors []string
-	// LogoutTokenMaxAge bounds how old (by iat) a back-channel logout token
-	// may be. Default 5 minutes (logout.VerifierConfig.MaxAge).
-	LogoutTokenMaxAge time.Duration
-
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
-
-	// SessionCheckInterval is how often the session-check page asks the
-	// OP's check_session_iframe whether the user's OP session changed
-	// (Session Management 1.0; see SessionCheckHandler). Default 5 seconds;
-	// at least 100 milliseconds. Unused when the OP advertises no
-	// check_session_iframe.
-	SessionCheckInterval time.Duration
 }
 
-// Middleware is the net/http glue of slo: login and callback routes, the
-// session cookie, LoadSession and RequireLogin, sign-out, the post-logout
-// return and the RP metadata endpoint. Create it with New; it is safe for
-// concurrent use.
-type Middleware struct {
+// Auth is the net/http glue of slo: login and callback routes, the session
+// cookie, LoadSession and RequireLogin, sign-out, the post-logout return,
+// the logout endpoints, the session check and the registration metadata.
+// Create it with New; it is safe for concurrent use.
+type Auth struct {
 	client       *rp.Client
 	store        sessionstore.Store
-	replay       logout.ReplayCache // logout token ids
-	states       logout.ReplayCache // login and logout states
+	used         sessionstore.SingleUse // login and logout states
 	sealer       *sealer
 	logger       *slog.Logger
 	onLogout     logout.Hook
@@ -154,30 +142,30 @@ type Middleware struct {
 
 	backChannel  *logout.BackChannelHandler
 	frontChannel *logout.FrontChannelHandler
-	cookieLogout bool // Config.FrontChannelCookieLogout
+	cookieLogout bool // Config.FrontChannel.AllowCookieLogout
 }
 
 type paths struct {
 	login, callback, logout, loggedOut, metadata, backChannel, frontChannel, landing string
+	sessionCheck, sessionCheckScript, recheck                                        string
 }
 
-// New validates cfg, reporting every problem at once, and returns a
-// Middleware.
-func New(cfg Config) (*Middleware, error) {
+// New validates cfg, reporting every problem at once, and returns an Auth.
+func New(cfg Config) (*Auth, error) {
 	var errs []error
 	if cfg.Client == nil {
 		return nil, errors.New("middleware: Config.Client is required")
 	}
 	rc := cfg.Client.Config()
 	redirect, err := url.Parse(rc.RedirectURL)
-	if err != nil || webOrigin(rc.RedirectURL) == "" {
+	if err != nil || weborigin.Of(rc.RedirectURL) == "" {
 		errs = append(errs, fmt.Errorf("middleware: client RedirectURL %q is not an absolute URL", rc.RedirectURL))
 		redirect = &url.URL{Path: "/callback"}
 	}
-	m := &Middleware{
+	a := &Auth{
 		client:       cfg.Client,
 		store:        cfg.Store,
-		replay:       cfg.ReplayCache,
+		used:         cfg.SingleUse,
 		logger:       cfg.Logger,
 		onLogout:     cfg.OnLogout,
 		errorHandler: cfg.ErrorHandler,
@@ -185,97 +173,130 @@ func New(cfg Config) (*Middleware, error) {
 		absolute:     cfg.AbsoluteLifetime,
 		idle:         cfg.IdleTimeout,
 		loginTTL:     cfg.LoginTimeout,
-		origin:       webOrigin(rc.RedirectURL),
+		origin:       weborigin.Of(rc.RedirectURL),
 	}
-	if m.now == nil {
-		m.now = time.Now
+	if a.now == nil {
+		a.now = time.Now
 	}
-	if m.store == nil {
-		m.store = memstore.New(memstore.Config{Now: m.now})
+	if a.store == nil {
+		a.store = memstore.New(memstore.Config{Now: a.now})
 	}
-	m.states = m.replay
-	if m.replay == nil {
-		// Separate in-process caches: anyone can start logins and so add
-		// states, which must never crowd out logout token ids.
-		m.replay = logout.NewMemoryReplayCache(0, m.now)
-		m.states = logout.NewEvictingMemoryReplayCache(0, m.now)
+	if a.used == nil {
+		a.used = memstore.NewSingleUse(memstore.SingleUseConfig{Now: a.now})
 	}
-	if m.logger == nil {
-		m.logger = slog.Default()
+	if a.logger == nil {
+		a.logger = slog.Default()
 	}
-	if m.errorHandler == nil {
-		m.errorHandler = defaultErrorHandler
+	if a.errorHandler == nil {
+		a.errorHandler = defaultErrorHandler
 	}
-	if m.absolute == 0 {
-		m.absolute = 12 * time.Hour
+	if a.absolute == 0 {
+		a.absolute = 12 * time.Hour
 	}
-	if m.loginTTL == 0 {
-		m.loginTTL = 10 * time.Minute
+	if a.loginTTL == 0 {
+		a.loginTTL = 10 * time.Minute
 	}
-	m.checkFrame = newCheckFrame(cfg.Client.Metadata())
-	m.checkInterval = cmp.Or(cfg.SessionCheckInterval, defaultCheckInterval)
-	if m.checkInterval < minCheckInterval {
+	a.checkFrame = newCheckFrame(cfg.Client.Metadata())
+	a.checkInterval = cmp.Or(cfg.SessionCheckInterval, defaultCheckInterval)
+	if a.checkInterval < minCheckInterval {
 		errs = append(errs, fmt.Errorf("middleware: SessionCheckInterval must be at least %v", minCheckInterval))
 	}
-	if m.absolute < 0 || m.idle < 0 || m.loginTTL < 0 {
+	if a.absolute < 0 || a.idle < 0 || a.loginTTL < 0 {
 		errs = append(errs, errors.New("middleware: AbsoluteLifetime, IdleTimeout and LoginTimeout must not be negative"))
 	}
 	if cfg.Secure != nil {
-		m.secure = *cfg.Secure
+		a.secure = *cfg.Secure
 	} else {
-		m.secure = redirect.Scheme == "https"
+		a.secure = redirect.Scheme == "https"
 	}
-	m.cookieName = cmp.Or(cfg.CookieName, "slo")
-	if strings.ContainsAny(m.cookieName, " \t\r\n;,=\"") {
-		errs = append(errs, fmt.Errorf("middleware: CookieName %q is not a valid cookie name", m.cookieName))
+	a.cookieName = cmp.Or(cfg.CookieName, "slo")
+	if strings.ContainsAny(a.cookieName, " \t\r\n;,=\"") {
+		errs = append(errs, fmt.Errorf("middleware: CookieName %q is not a valid cookie name", a.cookieName))
 	}
-	if m.secure && !strings.HasPrefix(m.cookieName, "__Host-") {
-		m.cookieName = "__Host-" + m.cookieName
+	if a.secure && !strings.HasPrefix(a.cookieName, "__Host-") {
+		a.cookieName = "__Host-" + a.cookieName
 	}
 	key := cfg.Key
 	if len(key) == 0 {
 		key = make([]byte, 32)
 		rand.Read(key)
-		m.logger.Info("slo: no Config.Key given; login and logout cookies are sealed with a key of this process only, so replicas behind a load balancer need a shared Key")
+		a.logger.Info("slo: no Config.Key given; login and logout cookies are sealed with a key of this process only, so replicas behind a load balancer need a shared Key")
 	}
-	if m.sealer, err = newSealer(key); err != nil {
+	if a.sealer, err = newSealer(key); err != nil {
 		errs = append(errs, fmt.Errorf("middleware: %w", err))
 	}
+	if cfg.Store == nil {
+		a.logger.Info("slo: no Config.Store given; sessions live in this process only, so a logout that reaches another replica does not end them")
+	}
 
-	m.paths = paths{
-		login:        cmp.Or(cfg.LoginPath, "/login"),
-		callback:     cmp.Or(redirect.Path, "/"),
-		logout:       cmp.Or(cfg.LogoutPath, "/logout"),
-		metadata:     cmp.Or(cfg.MetadataPath, "/.well-known/oidc-client"),
-		backChannel:  cmp.Or(cfg.BackChannelPath, "/backchannel-logout"),
-		frontChannel: cmp.Or(cfg.FrontChannelPath, "/frontchannel-logout"),
-		landing:      cmp.Or(cfg.LandingPath, "/"),
+	check := cmp.Or(cfg.SessionCheckPath, "/session-check")
+	a.paths = paths{
+		login:              cmp.Or(cfg.LoginPath, "/login"),
+		callback:           cmp.Or(redirect.Path, "/"),
+		logout:             cmp.Or(cfg.LogoutPath, "/logout"),
+		metadata:           cmp.Or(cfg.MetadataPath, "/.well-known/oidc-client"),
+		backChannel:        cmp.Or(cfg.BackChannelPath, "/backchannel-logout"),
+		frontChannel:       cmp.Or(cfg.FrontChannelPath, "/frontchannel-logout"),
+		landing:            cmp.Or(cfg.LandingPath, "/"),
+		sessionCheck:       check,
+		sessionCheckScript: check + ".js",
+		recheck:            check + "/recheck",
 	}
 	if rc.PostLogoutRedirectURL != "" {
 		u, err := url.Parse(rc.PostLogoutRedirectURL)
-		if err != nil || webOrigin(rc.PostLogoutRedirectURL) != m.origin {
-			errs = append(errs, fmt.Errorf("middleware: client PostLogoutRedirectURL %q must be on the origin of RedirectURL %q", rc.PostLogoutRedirectURL, m.origin))
+		if err != nil || weborigin.Of(rc.PostLogoutRedirectURL) != a.origin {
+			errs = append(errs, fmt.Errorf("middleware: client PostLogoutRedirectURL %q must be on the origin of RedirectURL %q", rc.PostLogoutRedirectURL, a.origin))
 		} else {
-			m.paths.loggedOut = cmp.Or(u.Path, "/")
+			a.paths.loggedOut = cmp.Or(u.Path, "/")
 		}
 	}
-	for _, p := range []string{m.paths.login, m.paths.logout, m.paths.metadata, m.paths.backChannel, m.paths.frontChannel, m.paths.landing} {
+	for _, p := range []string{a.paths.login, a.paths.logout, a.paths.metadata, a.paths.backChannel, a.paths.frontChannel, a.paths.landing, a.paths.sessionCheck} {
 		if !strings.HasPrefix(p, "/") {
 			errs = append(errs, fmt.Errorf("middleware: path %q must start with /", p))
 		}
 	}
-	if _, err := ValidReturnTo(m.paths.landing); err != nil {
+	if _, err := ValidReturnTo(a.paths.landing); err != nil {
 		errs = append(errs, fmt.Errorf("middleware: LandingPath: %w", err))
 	}
+	errs = append(errs, ownedFields(cfg)...)
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	m.cookieLogout = cfg.FrontChannelCookieLogout
-	if err := m.newLogoutHandlers(cfg); err != nil {
+	a.cookieLogout = cfg.FrontChannel.AllowCookieLogout
+	if err := a.newLogoutHandlers(cfg); err != nil {
 		return nil, err
 	}
-	m.csrf = http.NewCrossOriginProtection()
-	return m, nil
+	a.csrf = http.NewCrossOriginProtection()
+	return a, nil
+}
+
+// ownedFields reports the fields of the nested logout configurations that
+// New sets itself: each is spelled once, on Config.
+func ownedFields(cfg Config) []error {
+	var errs []error
+	owned := func(set bool, field, from string) {
+		if set {
+			errs = append(errs, fmt.Errorf("middleware: Config.%s is set by New from %s; leave it empty", field, from))
+		}
+	}
+	v, bc, fc := cfg.Verifier, cfg.BackChannel, cfg.FrontChannel
+	owned(v.Providers != nil, "Verifier.Providers", "Config.Client")
+	owned(v.Now != nil, "Verifier.Now", "Config.Now")
+	owned(bc.Verifier != nil, "BackChannel.Verifier", "Config.Verifier")
+	owned(bc.Store != nil, "BackChannel.Store", "Config.Store")
+	owned(bc.SingleUse != nil, "BackChannel.SingleUse", "Config.SingleUse")
+	owned(bc.LoginTimeout != 0, "BackChannel.LoginTimeout", "Config.LoginTimeout")
+	owned(bc.OnLogout != nil, "BackChannel.OnLogout", "Config.OnLogout")
+	owned(bc.Logger != nil, "BackChannel.Logger", "Config.Logger")
+	owned(fc.Issuers != nil, "FrontChannel.Issuers", "Config.Client")
+	owned(fc.Store != nil, "FrontChannel.Store", "Config.Store")
+	owned(fc.CookieSession != nil, "FrontChannel.CookieSession", "the session cookie")
+	owned(fc.ClearCookie != nil, "FrontChannel.ClearCookie", "the session cookie")
+	owned(fc.LoginTimeout != 0, "FrontChannel.LoginTimeout", "Config.LoginTimeout")
+	owned(fc.Now != nil, "FrontChannel.Now", "Config.Now")
+	owned(fc.OnLogout != nil, "FrontChannel.OnLogout", "Config.OnLogout")
+	owned(fc.Logger != nil, "FrontChannel.Logger", "Config.Logger")
+	return errs
 }
 
 // refreshGroup lets one request per session refresh tokens at a time; the

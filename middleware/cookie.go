@@ -3,6 +3,7 @@ package middleware
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hkdf"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -10,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 )
 
@@ -46,43 +46,23 @@ func validToken(v string) bool {
 	return true
 }
 
-// cookieValue returns the value of the first cookie called name in r's
-// Cookie headers without parsing every cookie, so the request path does not
-// allocate for it.
-func cookieValue(r *http.Request, name string) (string, bool) {
-	for _, line := range r.Header["Cookie"] {
-		for part := range strings.SplitSeq(line, ";") {
-			part = strings.TrimSpace(part)
-			k, v, ok := strings.Cut(part, "=")
-			if !ok || k != name {
-				continue
-			}
-			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
-				v = v[1 : len(v)-1]
-			}
-			return v, true
-		}
-	}
-	return "", false
-}
-
 // sessionToken returns the well-formed session token in r's cookie, if any.
-func (m *Middleware) sessionToken(r *http.Request) (string, bool) {
-	v, ok := cookieValue(r, m.cookieName)
-	if !ok || !validToken(v) {
+func (a *Auth) sessionToken(r *http.Request) (string, bool) {
+	c, err := r.Cookie(a.cookieName)
+	if err != nil || !validToken(c.Value) {
 		return "", false
 	}
-	return v, true
+	return c.Value, true
 }
 
-func (m *Middleware) setSessionCookie(w http.ResponseWriter, token string, expires time.Time) {
+func (a *Auth) setSessionCookie(w http.ResponseWriter, token string, expires time.Time) {
 	http.SetCookie(w, &http.Cookie{
-		Name:     m.cookieName,
+		Name:     a.cookieName,
 		Value:    token,
 		Path:     "/",
 		Expires:  expires,
 		MaxAge:   max(1, int(time.Until(expires).Seconds())),
-		Secure:   m.secure,
+		Secure:   a.secure,
 		HttpOnly: true,
 		SameSite: http.SameSiteLaxMode,
 	})
@@ -90,20 +70,20 @@ func (m *Middleware) setSessionCookie(w http.ResponseWriter, token string, expir
 
 // setRecordCookie sets the cookie of a sealed login or logout record; it
 // lives as long as a login or logout may take.
-func (m *Middleware) setRecordCookie(w http.ResponseWriter, name, sealed string, sameSite http.SameSite) {
+func (a *Auth) setRecordCookie(w http.ResponseWriter, name, sealed string, sameSite http.SameSite) {
 	http.SetCookie(w, &http.Cookie{
-		Name: name, Value: sealed, Path: "/", MaxAge: int(m.loginTTL.Seconds()),
-		Secure: m.secure, HttpOnly: true, SameSite: sameSite,
+		Name: name, Value: sealed, Path: "/", MaxAge: int(a.loginTTL.Seconds()),
+		Secure: a.secure, HttpOnly: true, SameSite: sameSite,
 	})
 }
 
-func (m *Middleware) clearCookie(w http.ResponseWriter, name string) {
+func (a *Auth) clearCookie(w http.ResponseWriter, name string) {
 	http.SetCookie(w, &http.Cookie{
 		Name:     name,
 		Value:    "",
 		Path:     "/",
 		MaxAge:   -1,
-		Secure:   m.secure,
+		Secure:   a.secure,
 		HttpOnly: true,
 		SameSite: http.SameSiteLaxMode,
 	})
@@ -115,8 +95,11 @@ func (m *Middleware) clearCookie(w http.ResponseWriter, name string) {
 type sealer struct{ aead cipher.AEAD }
 
 func newSealer(key []byte) (*sealer, error) {
-	k := sha256.Sum256(append([]byte("slo cookie sealing v1\x00"), key...))
-	block, err := aes.NewCipher(k[:])
+	k, err := hkdf.Key(sha256.New, key, nil, "slo cookie sealing v1", 32)
+	if err != nil {
+		return nil, err
+	}
+	block, err := aes.NewCipher(k)
 	if err != nil {
 		return nil, err
 	}

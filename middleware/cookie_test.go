@@ -1,31 +1,42 @@
 package middleware
 
 import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/sha256"
+	"encoding/base64"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 )
 
-func TestCookieValue(t *testing.T) {
-	tests := []struct {
-		header []string
-		want   string
-		ok     bool
-	}{
-		{[]string{"slo=ABC"}, "ABC", true},
-		{[]string{"a=1; slo=ABC; b=2"}, "ABC", true},
-		{[]string{"a=1", "slo=\"ABC\""}, "ABC", true},
-		{[]string{"slo_login_x=1; slox=2"}, "", false},
-		{[]string{"slo"}, "", false},
-		{nil, "", false},
+// TestSealKeyIsHKDF pins the sealing key derivation: HKDF-SHA256 of
+// Config.Key with the info "slo cookie sealing v1", so that records sealed
+// by one replica open on every other replica of the same version.
+func TestSealKeyIsHKDF(t *testing.T) {
+	s, err := newSealer([]byte("k"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, tt := range tests {
-		r := &http.Request{Header: http.Header{"Cookie": tt.header}}
-		got, ok := cookieValue(r, "slo")
-		if got != tt.want || ok != tt.ok {
-			t.Errorf("cookieValue(%q) = %q, %v; want %q, %v", tt.header, got, ok, tt.want, tt.ok)
-		}
+	v, err := seal(s, "c", loginRecord{ReturnTo: "/x"}, time.Unix(1_800_000_060, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := hkdf.Key(sha256.New, []byte("k"), nil, "slo cookie sealing v1", 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, _ := aes.NewCipher(key)
+	aead, _ := cipher.NewGCM(block)
+	raw, _ := base64.RawURLEncoding.DecodeString(v)
+	plain, err := aead.Open(nil, raw[:aead.NonceSize()], raw[aead.NonceSize():], []byte("c"))
+	if err != nil {
+		t.Fatalf("the record does not open with the HKDF-derived key: %v", err)
+	}
+	if !strings.Contains(string(plain), `"/x"`) {
+		t.Fatalf("plaintext %q", plain)
 	}
 }
 
@@ -76,12 +87,14 @@ func FuzzCookieDecoding(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, header string) {
 		r := &http.Request{Header: http.Header{"Cookie": {header}}}
-		if v, ok := cookieValue(r, "slo"); ok && validToken(v) {
+		if c, err := r.Cookie("slo"); err == nil && validToken(c.Value) {
+			v := c.Value
 			if len(v) != tokenLen || strings.Trim(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") != "" {
 				t.Fatalf("accepted token %q", v)
 			}
 		}
-		if v, ok := cookieValue(r, "slo_logout"); ok {
+		if c, err := r.Cookie("slo_logout"); err == nil {
+			v := c.Value
 			rec, err := unseal[logoutRecord](s, "slo_logout", v, time.Now())
 			if err == nil && (rec.State != "s" || rec.ReturnTo != "/") {
 				t.Fatalf("opened a record it did not seal: %q → %+v", v, rec)

@@ -18,8 +18,8 @@
 //	m, err := middleware.New(middleware.Config{Client: client, Store: store, Key: key})
 //	...
 //	mux := http.NewServeMux()
-//	m.Register(mux)
-//	mux.Handle("GET /{$}", m.RequireLogin(http.HandlerFunc(home)))
+//	a.Register(mux)
+//	mux.Handle("GET /{$}", a.RequireLogin(http.HandlerFunc(home)))
 //
 // In a handler, [SessionFromContext] returns the session.
 //
@@ -41,8 +41,8 @@
 // cookie. [Middleware.Registration] is what to register at the OP.
 //
 // When the OP advertises a check_session_iframe (Session Management 1.0),
-// Register also mounts [SessionCheckPath] and [SessionCheckScriptPath]. Put
-// m.SessionCheckSnippet(r.Context()) into the pages of logged-in users: a
+// Register also mounts the session check (Config.SessionCheckPath). Put
+// a.SessionCheckSnippet(r.Context()) into the pages of logged-in users: a
 // hidden iframe served by the middleware polls the OP's iframe every
 // Config.SessionCheckInterval and, when the OP reports a change, re-checks
 // with prompt=none in another hidden iframe. The same user keeps the session

@@ -27,7 +27,7 @@ type env struct {
 	t      *testing.T
 	op     *testop.OP
 	app    *httptest.Server
-	m      *middleware.Middleware
+	m      *middleware.Auth
 	store  sessionstore.Store
 	client *rp.Client
 	jar    http.CookieJar

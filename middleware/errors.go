@@ -60,6 +60,6 @@ func defaultErrorHandler(w http.ResponseWriter, _ *http.Request, err error) {
 	http.Error(w, http.StatusText(code), code)
 }
 
-func (m *Middleware) fail(w http.ResponseWriter, r *http.Request, err error) {
-	m.errorHandler(w, r, err)
+func (a *Auth) fail(w http.ResponseWriter, r *http.Request, err error) {
+	a.errorHandler(w, r, err)
 }

@@ -15,11 +15,11 @@ import (
 	"github.com/oidc-slo/slo/rp"
 )
 
-// ExampleMiddleware_Register mounts the login, callback, sign-out,
+// ExampleAuth_Register mounts the login, callback, sign-out,
 // post-logout and metadata routes on a ServeMux and protects the
 // application's home page. The OP here is slo's test OP, which logs in
 // "alice" without asking.
-func ExampleMiddleware_Register() {
+func ExampleAuth_Register() {
 	ctx := context.Background()
 	op, err := testop.Start(testop.Config{}, "127.0.0.1:0")
 	if err != nil {

@@ -1,11 +1,13 @@
 package middleware
 
 import (
+	"context"
 	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/oidc-slo/slo/rp"
@@ -17,58 +19,51 @@ import (
 type loginRecord struct {
 	State    rp.LoginState `json:"s"`
 	ReturnTo string        `json:"r"`
-	// Recheck is set for a prompt=none re-check of the session check: the
-	// id of the session being re-checked (see startRecheck).
-	Recheck string `json:"c,omitempty"`
 }
 
 // loginCookieName names the cookie of one login attempt. Each attempt gets
 // its own, so logins started in two tabs do not overwrite each other.
-func (m *Middleware) loginCookieName(state string) string {
+func (a *Auth) loginCookieName(state string) string {
+	return a.cookieName + "_login_" + statePrefix(state)
+}
+
+// statePrefix is the part of a state that names its cookie.
+func statePrefix(state string) string {
 	if len(state) > 12 {
-		state = state[:12]
+		return state[:12]
 	}
-	return m.cookieName + "_login_" + state
+	return state
 }
 
 // LoginHandler returns the handler for GET LoginPath: it starts a login at
 // the OP (state, nonce and PKCE) and remembers where to return in a sealed,
 // short-lived cookie. The optional return_to query parameter must be a
 // same-origin relative path, otherwise the answer is 400.
-//
-// With the query prompt=none (and nothing else) it starts the re-check of
-// the session check instead (see SessionCheckHandler): a prompt=none
-// request with the session's ID token as id_token_hint, whose callback
-// keeps or ends the current session and never creates one.
-func (m *Middleware) LoginHandler() http.Handler {
+func (a *Auth) LoginHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
 			http.Error(w, http.StatusText(http.StatusMethodNotAllowed), http.StatusMethodNotAllowed)
 			return
 		}
-		if r.URL.Query().Has("prompt") {
-			m.startRecheck(w, r)
-			return
-		}
-		returnTo, err := m.returnTo(r.URL.Query()["return_to"])
+		returnTo, err := a.returnTo(r.URL.Query()["return_to"])
 		if err != nil {
-			m.fail(w, r, err)
+			a.fail(w, r, err)
 			return
 		}
-		authURL, st, err := m.client.Login()
+		authURL, st, err := a.client.Login()
 		if err != nil {
-			m.fail(w, r, err)
+			a.fail(w, r, err)
 			return
 		}
-		name := m.loginCookieName(st.State)
-		exp := m.now().Add(m.loginTTL)
-		v, err := seal(m.sealer, name, loginRecord{State: *st, ReturnTo: returnTo}, exp)
+		name := a.loginCookieName(st.State)
+		exp := a.now().Add(a.loginTTL)
+		v, err := seal(a.sealer, name, loginRecord{State: *st, ReturnTo: returnTo}, exp)
 		if err != nil {
-			m.fail(w, r, err)
+			a.fail(w, r, err)
 			return
 		}
-		m.setRecordCookie(w, name, v, http.SameSiteLaxMode)
+		a.setRecordCookie(w, name, v, http.SameSiteLaxMode)
 		w.Header().Set("Cache-Control", "no-store")
 		http.Redirect(w, r, authURL, http.StatusFound)
 	})
@@ -76,13 +71,13 @@ func (m *Middleware) LoginHandler() http.Handler {
 
 // returnTo validates the return_to values of a request: at most one, and a
 // same-origin relative path. None yields the landing path.
-func (m *Middleware) returnTo(vs []string) (string, error) {
+func (a *Auth) returnTo(vs []string) (string, error) {
 	switch len(vs) {
 	case 0:
-		return m.paths.landing, nil
+		return a.paths.landing, nil
 	case 1:
 		if vs[0] == "" {
-			return m.paths.landing, nil
+			return a.paths.landing, nil
 		}
 		return ValidReturnTo(vs[0])
 	default:
@@ -94,8 +89,10 @@ func (m *Middleware) returnTo(vs []string) (string, error) {
 // consumes the login state, exchanges the code, verifies the ID token and
 // creates a session under a fresh random id (a session the browser had
 // before is ended, so an id can never be fixed by an attacker). Then it
-// redirects to the return_to of the login.
-func (m *Middleware) CallbackHandler() http.Handler {
+// redirects to the return_to of the login. The callback of a session
+// re-check (see SessionCheckHandler) comes here too, recognised by its own
+// record; it keeps or ends the session it re-checks and never creates one.
+func (a *Auth) CallbackHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
 		if r.Method != http.MethodGet {
@@ -103,112 +100,143 @@ func (m *Middleware) CallbackHandler() http.Handler {
 			http.Error(w, http.StatusText(http.StatusMethodNotAllowed), http.StatusMethodNotAllowed)
 			return
 		}
-		ctx := r.Context()
 		params := r.URL.Query()
 		state := params.Get("state")
-		name := m.loginCookieName(state)
-		rec, ok := m.consumeLogin(r, name, state)
-		m.clearCookie(w, name)
-		if !ok {
-			m.logger.WarnContext(ctx, "slo: login callback with a missing, wrong or used state")
-			m.fail(w, r, fmt.Errorf("middleware: callback: %w", rp.ErrState))
+		if rec, ok, found := consume(a, w, r, a.loginCookieName(state), state, loginRecord.loginState); found {
+			a.completeLogin(w, r, rec, ok, params)
 			return
 		}
-		if rec.Recheck != "" {
-			m.recheckCallback(w, r, rec, params)
+		if rec, ok, found := consume(a, w, r, a.recheckCookieName(state), state, recheckRecord.loginState); found && ok {
+			a.finishRecheck(w, r, rec.ReturnTo, a.recheck(w, r, rec, params))
 			return
 		}
-		res, err := m.client.Callback(ctx, params, &rec.State)
-		if err != nil {
-			var ae *rp.AuthError
-			if errors.As(err, &ae) {
-				m.logger.WarnContext(ctx, "slo: the OP refused the login", slog.String("error", ae.Code))
-			} else {
-				m.logger.WarnContext(ctx, "slo: login callback failed", slog.Any("error", err))
-			}
-			m.fail(w, r, err)
-			return
-		}
-		now := m.now()
-		s := &sessionstore.Session{
-			Issuer:    res.Issuer,
-			Subject:   res.Subject,
-			SID:       res.SID,
-			CreatedAt: now,
-			ExpiresAt: now.Add(m.absolute),
-			Data: sessionstore.Data{
-				IDToken:      res.RawIDToken,
-				SessionState: res.SessionState,
-			},
-		}
-		if m.idle > 0 && m.idle < m.absolute {
-			s.ExpiresAt = now.Add(m.idle)
-		}
-		setTokens(&s.Data, res.Token)
-		if old, ok := m.sessionToken(r); ok {
-			if _, err := m.store.Delete(ctx, SessionID(old)); err != nil {
-				m.logger.ErrorContext(ctx, "slo: ending the previous session at login failed", slog.Any("error", err))
-				m.fail(w, r, fmt.Errorf("%w: %w", ErrStore, err))
-				return
-			}
-		}
-		token, err := m.createSession(r, s)
-		if err != nil {
-			m.logger.ErrorContext(ctx, "slo: creating the session failed", slog.Any("error", err))
-			m.fail(w, r, err)
-			return
-		}
-		// A logout of this OP session may have come while the login was on
-		// its way (see ended.go): then the new session must not live.
-		var issued time.Time
-		if res.IDToken != nil {
-			issued = res.IDToken.IssuedAt
-		}
-		if gone, err := m.endedBefore(ctx, s.Issuer, s.SID, issued); gone || err != nil {
-			if _, derr := m.store.Delete(ctx, s.ID); derr != nil {
-				err = errors.Join(err, fmt.Errorf("%w: %w", ErrStore, derr))
-			}
-			if err != nil {
-				m.logger.ErrorContext(ctx, "slo: checking the new session against logouts failed", slog.Any("error", err))
-				m.fail(w, r, err)
-				return
-			}
-			m.logger.WarnContext(ctx, "slo: the OP ended this session while the login was under way", slog.Any("session", s))
-			m.SignedOutPage(w, r)
-			return
-		}
-		m.setSessionCookie(w, token, s.CreatedAt.Add(m.absolute))
-		m.logger.InfoContext(ctx, "slo: logged in", slog.Any("session", s))
-		http.Redirect(w, r, rec.ReturnTo, http.StatusSeeOther)
+		a.logger.WarnContext(r.Context(), "slo: login callback with a missing, wrong or used state")
+		a.fail(w, r, fmt.Errorf("middleware: callback: %w", rp.ErrState))
 	})
 }
 
-// consumeLogin opens the login record in the cookie called name, checks that
-// it belongs to state, and marks the state used so it works only once.
-func (m *Middleware) consumeLogin(r *http.Request, name, state string) (loginRecord, bool) {
-	v, ok := cookieValue(r, name)
-	if !ok || state == "" {
-		return loginRecord{}, false
+func (rec loginRecord) loginState() *rp.LoginState { return &rec.State }
+
+// completeLogin finishes a login whose record was found (ok: and valid).
+func (a *Auth) completeLogin(w http.ResponseWriter, r *http.Request, rec loginRecord, ok bool, params url.Values) {
+	ctx := r.Context()
+	if !ok {
+		a.logger.WarnContext(ctx, "slo: login callback with a missing, wrong or used state")
+		a.fail(w, r, fmt.Errorf("middleware: callback: %w", rp.ErrState))
+		return
 	}
-	rec, err := unseal[loginRecord](m.sealer, name, v, m.now())
-	if err != nil || subtle.ConstantTimeCompare([]byte(rec.State.State), []byte(state)) != 1 {
-		return loginRecord{}, false
-	}
-	seen, err := m.states.Seen(r.Context(), "slo-login:"+m.client.Issuer(), state, rec.State.CreatedAt.Add(m.loginTTL))
+	res, err := a.client.Callback(ctx, params, &rec.State)
 	if err != nil {
-		m.logger.ErrorContext(r.Context(), "slo: replay cache failed; refusing the login state", slog.Any("error", err))
-		return loginRecord{}, false
+		var ae *rp.AuthError
+		if errors.As(err, &ae) {
+			a.logger.WarnContext(ctx, "slo: the OP refused the login", slog.String("error", ae.Code))
+		} else {
+			a.logger.WarnContext(ctx, "slo: login callback failed", slog.Any("error", err))
+		}
+		a.fail(w, r, err)
+		return
 	}
-	return rec, !seen
+	now := a.now()
+	s := &sessionstore.Session{
+		Issuer:    res.Issuer,
+		Subject:   res.Subject,
+		SID:       res.SID,
+		CreatedAt: now,
+		ExpiresAt: now.Add(a.absolute),
+		Data: sessionstore.Data{
+			IDToken:      res.RawIDToken,
+			SessionState: res.SessionState,
+		},
+	}
+	if a.idle > 0 && a.idle < a.absolute {
+		s.ExpiresAt = now.Add(a.idle)
+	}
+	setTokens(&s.Data, res.Token)
+	if old, ok := a.sessionToken(r); ok {
+		if _, err := a.store.Delete(ctx, SessionID(old)); err != nil {
+			a.logger.ErrorContext(ctx, "slo: ending the previous session at login failed", slog.Any("error", err))
+			a.fail(w, r, fmt.Errorf("%w: %w", ErrStore, err))
+			return
+		}
+	}
+	token, err := a.createSession(r, s)
+	if err != nil {
+		a.logger.ErrorContext(ctx, "slo: creating the session failed", slog.Any("error", err))
+		a.fail(w, r, err)
+		return
+	}
+	// A logout of this OP session or user may have come while the login
+	// was on its way: then the new session must not live.
+	if ended, err := a.endedDuring(ctx, s, rec.State.CreatedAt, res); ended || err != nil {
+		if _, derr := a.store.Delete(ctx, s.ID); derr != nil {
+			err = errors.Join(err, fmt.Errorf("%w: %w", ErrStore, derr))
+		}
+		if err != nil {
+			a.logger.ErrorContext(ctx, "slo: checking the new session against logouts failed", slog.Any("error", err))
+			a.fail(w, r, err)
+			return
+		}
+		a.logger.WarnContext(ctx, "slo: the OP ended this session while the login was under way", slog.Any("session", s))
+		a.SignedOutPage(w, r)
+		return
+	}
+	a.setSessionCookie(w, token, s.CreatedAt.Add(a.absolute))
+	a.logger.InfoContext(ctx, "slo: logged in", slog.Any("session", s))
+	http.Redirect(w, r, rec.ReturnTo, http.StatusSeeOther)
+}
+
+// endedDuring reports whether the OP ended the OP session or user of the
+// new session s while its login was under way: the logout was received
+// after the login started (both by the relying party's clock), or its
+// logout token was issued after the ID token (both by the OP's clock). The
+// store keeps what logouts it received (sessionstore.Store.RecordLogout),
+// and it is asked after s was created: a logout that came later ends s
+// itself.
+func (a *Auth) endedDuring(ctx context.Context, s *sessionstore.Session, started time.Time, res *rp.Result) (bool, error) {
+	received, issued, err := a.store.LastLogout(ctx, s.Issuer, s.SID, s.Subject)
+	if err != nil {
+		return false, fmt.Errorf("%w: %w", ErrStore, err)
+	}
+	if started.Before(received) {
+		return true, nil
+	}
+	return res.IDToken != nil && !issued.IsZero() && res.IDToken.IssuedAt.Before(issued), nil
+}
+
+// consume finds the sealed record in the cookie called name, clears the
+// cookie, and checks that the record belongs to state and that state was
+// not used before, marking it used. found reports that the cookie came;
+// ok, that its record is valid and used for the first time.
+func consume[T any](a *Auth, w http.ResponseWriter, r *http.Request, name, state string, loginState func(T) *rp.LoginState) (rec T, ok, found bool) {
+	c, err := r.Cookie(name)
+	if err != nil {
+		return rec, false, false
+	}
+	a.clearCookie(w, name)
+	if state == "" {
+		return rec, false, true
+	}
+	rec, err = unseal[T](a.sealer, name, c.Value, a.now())
+	st := loginState(rec)
+	if err != nil || subtle.ConstantTimeCompare([]byte(st.State), []byte(state)) != 1 {
+		return rec, false, true
+	}
+	k := sessionstore.Key{Namespace: sessionstore.LoginStates, Issuer: a.client.Issuer(), ID: state}
+	used, err := a.used.Use(r.Context(), k, st.CreatedAt.Add(a.loginTTL))
+	if err != nil {
+		a.logger.ErrorContext(r.Context(), "slo: single-use check failed; refusing the login state", slog.Any("error", err))
+		return rec, false, true
+	}
+	return rec, !used, true
 }
 
 // createSession stores s under a fresh random id and returns the cookie
 // token for it.
-func (m *Middleware) createSession(r *http.Request, s *sessionstore.Session) (string, error) {
+func (a *Auth) createSession(r *http.Request, s *sessionstore.Session) (string, error) {
 	for range 3 {
 		token := newToken()
 		s.ID = SessionID(token)
-		err := m.store.Create(r.Context(), s)
+		err := a.store.Create(r.Context(), s)
 		if err == nil {
 			return token, nil
 		}

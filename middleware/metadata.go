@@ -27,14 +27,14 @@ type Registration struct {
 // logout URIs, which share the redirect URI's origin as Front-Channel
 // Logout 1.0 §2 requires, with sid required on both channels (on the front
 // channel unless Config.FrontChannelCookieLogout is set).
-func (m *Middleware) Registration() Registration {
-	rc := m.client.Config()
+func (a *Auth) Registration() Registration {
+	rc := a.client.Config()
 	reg := Registration{
 		ClientID:                          rc.ClientID,
 		RedirectURIs:                      []string{rc.RedirectURL},
-		FrontChannelLogoutURI:             m.origin + m.paths.frontChannel,
-		FrontChannelLogoutSessionRequired: !m.cookieLogout,
-		BackChannelLogoutURI:              m.origin + m.paths.backChannel,
+		FrontChannelLogoutURI:             a.origin + a.paths.frontChannel,
+		FrontChannelLogoutSessionRequired: !a.cookieLogout,
+		BackChannelLogoutURI:              a.origin + a.paths.backChannel,
 		BackChannelLogoutSessionRequired:  true,
 		GrantTypes:                        []string{"authorization_code", "refresh_token"},
 		ResponseTypes:                     []string{"code"},
@@ -52,12 +52,12 @@ func (m *Middleware) Registration() Registration {
 
 // MetadataHandler returns a handler that serves Registration as JSON, for
 // an operator to paste into the OP's client registration.
-func (m *Middleware) MetadataHandler() http.Handler {
+func (a *Auth) MetadataHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		enc.Encode(m.Registration())
+		enc.Encode(a.Registration())
 	})
 }

@@ -12,22 +12,24 @@ import "net/http"
 //	     BackChannelPath                 BackChannelHandler (POST; it answers other methods with 405)
 //	     FrontChannelPath                FrontChannelHandler (GET, HEAD; likewise)
 //	GET  SessionCheckPath                SessionCheckHandler (if the OP has a check_session_iframe)
-//	GET  SessionCheckScriptPath          SessionCheckScriptHandler (likewise)
+//	GET  SessionCheckPath + ".js"        SessionCheckScriptHandler (likewise)
+//	GET  SessionCheckPath + "/recheck"   RecheckHandler (likewise)
 //
 // Other methods on these paths get 405 from the mux. The application's own
 // routes stay the application's: wrap them in LoadSession or RequireLogin.
-func (m *Middleware) Register(mux *http.ServeMux) {
-	mux.Handle("GET "+m.paths.login, m.LoginHandler())
-	mux.Handle("GET "+m.paths.callback, m.CallbackHandler())
-	mux.Handle("POST "+m.paths.logout, m.SignOutHandler())
-	if m.paths.loggedOut != "" {
-		mux.Handle("GET "+m.paths.loggedOut, m.LoggedOutHandler())
+func (a *Auth) Register(mux *http.ServeMux) {
+	mux.Handle("GET "+a.paths.login, a.LoginHandler())
+	mux.Handle("GET "+a.paths.callback, a.CallbackHandler())
+	mux.Handle("POST "+a.paths.logout, a.SignOutHandler())
+	if a.paths.loggedOut != "" {
+		mux.Handle("GET "+a.paths.loggedOut, a.LoggedOutHandler())
 	}
-	mux.Handle("GET "+m.paths.metadata, m.MetadataHandler())
-	mux.Handle(m.paths.backChannel, m.BackChannelHandler())
-	mux.Handle(m.paths.frontChannel, m.FrontChannelHandler())
-	if _, ok := m.checkSessionFrame(); ok {
-		mux.Handle("GET "+SessionCheckPath, m.SessionCheckHandler())
-		mux.Handle("GET "+SessionCheckScriptPath, m.SessionCheckScriptHandler())
+	mux.Handle("GET "+a.paths.metadata, a.MetadataHandler())
+	mux.Handle(a.paths.backChannel, a.BackChannelHandler())
+	mux.Handle(a.paths.frontChannel, a.FrontChannelHandler())
+	if _, ok := a.checkSessionFrame(); ok {
+		mux.Handle("GET "+a.paths.sessionCheck, a.SessionCheckHandler())
+		mux.Handle("GET "+a.paths.sessionCheckScript, a.SessionCheckScriptHandler())
+		mux.Handle("GET "+a.paths.recheck, a.RecheckHandler())
 	}
 }

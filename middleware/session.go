@@ -27,11 +27,11 @@ func SessionFromContext(ctx context.Context) (*sessionstore.Session, bool) {
 // there is one, makes it available through SessionFromContext before
 // calling next. Requests without a live session reach next unchanged. A
 // store failure is logged and the request continues as not logged in.
-func (m *Middleware) LoadSession(next http.Handler) http.Handler {
+func (a *Auth) LoadSession(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s, err := m.session(w, r)
+		s, err := a.session(w, r)
 		if err != nil {
-			m.logger.ErrorContext(r.Context(), "slo: loading session failed; continuing as not logged in", slog.Any("error", err))
+			a.logger.ErrorContext(r.Context(), "slo: loading session failed; continuing as not logged in", slog.Any("error", err))
 		}
 		if s != nil {
 			r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, s))
@@ -45,12 +45,12 @@ func (m *Middleware) LoadSession(next http.Handler) http.Handler {
 // requests are redirected to the login path with the current path as
 // return_to; other methods get 401. A store failure fails closed: next is
 // not called and the error is reported through the ErrorHandler (503).
-func (m *Middleware) RequireLogin(next http.Handler) http.Handler {
+func (a *Auth) RequireLogin(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s, err := m.session(w, r)
+		s, err := a.session(w, r)
 		if err != nil {
-			m.logger.ErrorContext(r.Context(), "slo: loading session failed; refusing the request", slog.Any("error", err))
-			m.fail(w, r, err)
+			a.logger.ErrorContext(r.Context(), "slo: loading session failed; refusing the request", slog.Any("error", err))
+			a.fail(w, r, err)
 			return
 		}
 		if s == nil {
@@ -59,8 +59,8 @@ func (m *Middleware) RequireLogin(next http.Handler) http.Handler {
 				http.Error(w, http.StatusText(http.StatusUnauthorized), http.StatusUnauthorized)
 				return
 			}
-			target := m.paths.login
-			if rt, err := ValidReturnTo(r.URL.RequestURI()); err == nil && rt != m.paths.landing {
+			target := a.paths.login
+			if rt, err := ValidReturnTo(r.URL.RequestURI()); err == nil && rt != a.paths.landing {
 				target += "?return_to=" + url.QueryEscape(rt)
 			}
 			w.Header().Set("Cache-Control", "no-store")
@@ -75,33 +75,33 @@ func (m *Middleware) RequireLogin(next http.Handler) http.Handler {
 // slides the idle timeout and refreshes expired access tokens, never
 // bringing back a session that was logged out meanwhile. An error means the
 // store failed; the session is then nil.
-func (m *Middleware) session(w http.ResponseWriter, r *http.Request) (*sessionstore.Session, error) {
-	token, ok := m.sessionToken(r)
+func (a *Auth) session(w http.ResponseWriter, r *http.Request) (*sessionstore.Session, error) {
+	token, ok := a.sessionToken(r)
 	if !ok {
 		return nil, nil
 	}
 	ctx := r.Context()
-	s, err := m.store.Get(ctx, SessionID(token))
+	s, err := a.store.Get(ctx, SessionID(token))
 	switch {
 	case errors.Is(err, sessionstore.ErrNotFound):
-		m.clearCookie(w, m.cookieName)
+		a.clearCookie(w, a.cookieName)
 		return nil, nil
 	case err != nil:
 		return nil, fmt.Errorf("%w: %w", ErrStore, err)
 	}
-	now := m.now()
-	if m.idle > 0 {
-		if s, err = m.slide(ctx, s, now); s == nil || err != nil {
+	now := a.now()
+	if a.idle > 0 {
+		if s, err = a.slide(ctx, s, now); s == nil || err != nil {
 			if s == nil && err == nil {
-				m.clearCookie(w, m.cookieName)
+				a.clearCookie(w, a.cookieName)
 			}
 			return nil, err
 		}
 	}
 	if s.Data.RefreshToken != "" && !s.Data.TokenExpiry.IsZero() && !now.Before(s.Data.TokenExpiry.Add(-refreshAhead)) {
-		if s, err = m.refresh(ctx, s); s == nil || err != nil {
+		if s, err = a.refresh(ctx, s); s == nil || err != nil {
 			if s == nil && err == nil {
-				m.clearCookie(w, m.cookieName)
+				a.clearCookie(w, a.cookieName)
 			}
 			return nil, err
 		}
@@ -115,17 +115,17 @@ const refreshAhead = 30 * time.Second
 // slide moves the idle deadline forward. It writes only when a tenth of the
 // idle timeout has passed since the last write, so busy sessions do not
 // write on every request.
-func (m *Middleware) slide(ctx context.Context, s *sessionstore.Session, now time.Time) (*sessionstore.Session, error) {
-	limit := s.CreatedAt.Add(m.absolute)
-	next := now.Add(m.idle)
+func (a *Auth) slide(ctx context.Context, s *sessionstore.Session, now time.Time) (*sessionstore.Session, error) {
+	limit := s.CreatedAt.Add(a.absolute)
+	next := now.Add(a.idle)
 	if next.After(limit) {
 		next = limit
 	}
-	if next.Sub(s.ExpiresAt) < m.idle/10 {
+	if next.Sub(s.ExpiresAt) < a.idle/10 {
 		return s, nil
 	}
 	s.ExpiresAt = next
-	switch err := m.store.Update(ctx, s); {
+	switch err := a.store.Update(ctx, s); {
 	case errors.Is(err, sessionstore.ErrNotFound):
 		return nil, nil // logged out meanwhile: stays logged out
 	case err != nil:
@@ -138,8 +138,8 @@ func (m *Middleware) slide(ctx context.Context, s *sessionstore.Session, now tim
 // requests of one session share one refresh. A failure at the OP keeps the
 // session with its old tokens (the app sees TokenExpiry in the past); a
 // session deleted meanwhile stays deleted.
-func (m *Middleware) refresh(ctx context.Context, s *sessionstore.Session) (*sessionstore.Session, error) {
-	g := &m.refreshing
+func (a *Auth) refresh(ctx context.Context, s *sessionstore.Session) (*sessionstore.Session, error) {
+	g := &a.refreshing
 	g.mu.Lock()
 	if c, ok := g.calls[s.ID]; ok {
 		g.mu.Unlock()
@@ -163,14 +163,14 @@ func (m *Middleware) refresh(ctx context.Context, s *sessionstore.Session) (*ses
 		close(c.done)
 	}()
 
-	c.sess, c.err = m.doRefresh(ctx, s)
+	c.sess, c.err = a.doRefresh(ctx, s)
 	return c.sess.Clone(), c.err
 }
 
-func (m *Middleware) doRefresh(ctx context.Context, s *sessionstore.Session) (*sessionstore.Session, error) {
-	res, err := m.client.Refresh(ctx, s.Data.RefreshToken, s.Subject)
+func (a *Auth) doRefresh(ctx context.Context, s *sessionstore.Session) (*sessionstore.Session, error) {
+	res, err := a.client.Refresh(ctx, s.Data.RefreshToken, s.Subject)
 	if err != nil {
-		m.logger.WarnContext(ctx, "slo: token refresh failed; keeping the old tokens", slog.Any("session", s), slog.Any("error", err))
+		a.logger.WarnContext(ctx, "slo: token refresh failed; keeping the old tokens", slog.Any("session", s), slog.Any("error", err))
 		return s, nil
 	}
 	n := s.Clone()
@@ -178,7 +178,7 @@ func (m *Middleware) doRefresh(ctx context.Context, s *sessionstore.Session) (*s
 	if res.RawIDToken != "" {
 		n.Data.IDToken = res.RawIDToken
 	}
-	switch err := m.store.Update(ctx, n); {
+	switch err := a.store.Update(ctx, n); {
 	case errors.Is(err, sessionstore.ErrNotFound):
 		return nil, nil
 	case err != nil:

@@ -23,7 +23,7 @@ type logoutRecord struct {
 	ReturnTo string `json:"r"`
 }
 
-func (m *Middleware) logoutCookieName() string { return m.cookieName + "_logout" }
+func (a *Auth) logoutCookieName() string { return a.cookieName + "_logout" }
 
 // maxURLLen is the longest end-session URL sent as a redirect; longer
 // requests (large ID tokens) go as an auto-submitted POST form instead.
@@ -40,11 +40,11 @@ const maxFormBytes = 8 << 10
 // the OP has no end-session endpoint, or the request had no session, the
 // user lands on return_to (or the landing path) directly. The optional
 // return_to form field must be a same-origin relative path (else 400).
-func (m *Middleware) SignOutHandler() http.Handler {
-	return m.csrf.Handler(http.HandlerFunc(m.signOut))
+func (a *Auth) SignOutHandler() http.Handler {
+	return a.csrf.Handler(http.HandlerFunc(a.signOut))
 }
 
-func (m *Middleware) signOut(w http.ResponseWriter, r *http.Request) {
+func (a *Auth) signOut(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", "POST")
@@ -54,81 +54,81 @@ func (m *Middleware) signOut(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
-		m.fail(w, r, &Error{Status: http.StatusBadRequest, Err: fmt.Errorf("middleware: sign-out form: %w", err)})
+		a.fail(w, r, &Error{Status: http.StatusBadRequest, Err: fmt.Errorf("middleware: sign-out form: %w", err)})
 		return
 	}
-	returnTo, err := m.returnTo(r.PostForm["return_to"])
+	returnTo, err := a.returnTo(r.PostForm["return_to"])
 	if err != nil {
-		m.logger.WarnContext(ctx, "slo: sign-out refused: bad return_to")
-		m.fail(w, r, err)
+		a.logger.WarnContext(ctx, "slo: sign-out refused: bad return_to")
+		a.fail(w, r, err)
 		return
 	}
 
 	var s *sessionstore.Session
-	ev := logout.Event{Channel: logout.ChannelRPInitiated, Issuer: m.client.Issuer()}
-	if token, ok := m.sessionToken(r); ok {
+	ev := logout.Event{Channel: logout.ChannelRPInitiated, Issuer: a.client.Issuer()}
+	if token, ok := a.sessionToken(r); ok {
 		id := SessionID(token)
-		s, err = m.store.Get(ctx, id)
+		s, err = a.store.Get(ctx, id)
 		if err != nil && !errors.Is(err, sessionstore.ErrNotFound) {
-			m.storeFailedAtLogout(w, r, ev, err)
+			a.storeFailedAtLogout(w, r, ev, err)
 			return
 		}
-		n, err := m.store.Delete(ctx, id)
+		n, err := a.store.Delete(ctx, id)
 		if err != nil {
-			m.storeFailedAtLogout(w, r, ev, err)
+			a.storeFailedAtLogout(w, r, ev, err)
 			return
 		}
 		ev.Ended = n
-		m.clearCookie(w, m.cookieName)
+		a.clearCookie(w, a.cookieName)
 	}
 	if s == nil {
-		m.onLogout.Emit(ctx, ev)
-		m.logger.InfoContext(ctx, "slo: sign-out without a session")
+		a.onLogout.Emit(ctx, ev)
+		a.logger.InfoContext(ctx, "slo: sign-out without a session")
 		http.Redirect(w, r, returnTo, http.StatusSeeOther)
 		return
 	}
 	ev.Issuer, ev.SID, ev.Subject = s.Issuer, s.SID, s.Subject
-	m.onLogout.Emit(ctx, ev)
-	m.logger.InfoContext(ctx, "slo: signed out locally", slog.Any("session", s))
+	a.onLogout.Emit(ctx, ev)
+	a.logger.InfoContext(ctx, "slo: signed out locally", slog.Any("session", s))
 
-	p := rp.LogoutParams{IDTokenHint: m.idTokenHint(ctx, s.Data.IDToken)}
-	if m.paths.loggedOut != "" {
+	p := rp.LogoutParams{IDTokenHint: a.idTokenHint(ctx, s.Data.IDToken)}
+	if a.paths.loggedOut != "" {
 		p.State = rand.Text()
 	}
-	endURL, err := m.client.EndSessionURL(p)
+	endURL, err := a.client.EndSessionURL(p)
 	switch {
 	case errors.Is(err, rp.ErrNoEndSessionEndpoint):
 		http.Redirect(w, r, returnTo, http.StatusSeeOther)
 		return
 	case err != nil:
-		m.logger.ErrorContext(ctx, "slo: building the end-session request failed", slog.Any("error", err))
-		m.fail(w, r, err)
+		a.logger.ErrorContext(ctx, "slo: building the end-session request failed", slog.Any("error", err))
+		a.fail(w, r, err)
 		return
 	}
 	if p.State != "" {
-		name := m.logoutCookieName()
-		v, err := seal(m.sealer, name, logoutRecord{State: p.State, ReturnTo: returnTo}, m.now().Add(m.loginTTL))
+		name := a.logoutCookieName()
+		v, err := seal(a.sealer, name, logoutRecord{State: p.State, ReturnTo: returnTo}, a.now().Add(a.loginTTL))
 		if err != nil {
-			m.fail(w, r, err)
+			a.fail(w, r, err)
 			return
 		}
-		m.setRecordCookie(w, name, v, http.SameSiteLaxMode)
+		a.setRecordCookie(w, name, v, http.SameSiteLaxMode)
 	}
 	if len(endURL) > maxURLLen {
-		if err := m.client.WriteEndSessionForm(w, p); err != nil {
-			m.fail(w, r, err)
+		if err := a.client.WriteEndSessionForm(w, p); err != nil {
+			a.fail(w, r, err)
 		}
 		return
 	}
 	http.Redirect(w, r, endURL, http.StatusSeeOther)
 }
 
-func (m *Middleware) storeFailedAtLogout(w http.ResponseWriter, r *http.Request, ev logout.Event, err error) {
+func (a *Auth) storeFailedAtLogout(w http.ResponseWriter, r *http.Request, ev logout.Event, err error) {
 	err = fmt.Errorf("%w: %w", ErrStore, err)
 	ev.Err = err
-	m.onLogout.Emit(r.Context(), ev)
-	m.logger.ErrorContext(r.Context(), "slo: sign-out failed: the session store failed", slog.Any("error", err))
-	m.fail(w, r, err)
+	a.onLogout.Emit(r.Context(), ev)
+	a.logger.ErrorContext(r.Context(), "slo: sign-out failed: the session store failed", slog.Any("error", err))
+	a.fail(w, r, err)
 }
 
 // LoggedOutHandler returns the handler for the post_logout_redirect_uri.
@@ -137,7 +137,7 @@ func (m *Middleware) storeFailedAtLogout(w http.ResponseWriter, r *http.Request,
 // changes nothing and shows a neutral signed-out page (200), never an error
 // loop. Every parameter except state is ignored. HEAD answers the page's
 // headers and consumes nothing.
-func (m *Middleware) LoggedOutHandler() http.Handler {
+func (a *Auth) LoggedOutHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -148,27 +148,28 @@ func (m *Middleware) LoggedOutHandler() http.Handler {
 		if r.Method == http.MethodHead {
 			// A HEAD (a link prefetcher, a monitor) must not use up the
 			// state of the browser's real return.
-			m.SignedOutPage(w, r)
+			a.SignedOutPage(w, r)
 			return
 		}
 		states := r.URL.Query()["state"]
-		name := m.logoutCookieName()
-		v, hasCookie := cookieValue(r, name)
-		if hasCookie {
-			m.clearCookie(w, name)
+		name := a.logoutCookieName()
+		c, err := r.Cookie(name)
+		if err == nil {
+			a.clearCookie(w, name)
 		}
-		if len(states) == 1 && hasCookie {
-			rec, err := unseal[logoutRecord](m.sealer, name, v, m.now())
+		if len(states) == 1 && err == nil {
+			rec, err := unseal[logoutRecord](a.sealer, name, c.Value, a.now())
 			if err == nil && subtle.ConstantTimeCompare([]byte(rec.State), []byte(states[0])) == 1 {
-				seen, err := m.states.Seen(r.Context(), "slo-logout:"+m.client.Issuer(), rec.State, m.now().Add(m.loginTTL))
-				if err == nil && !seen {
+				k := sessionstore.Key{Namespace: sessionstore.LogoutStates, Issuer: a.client.Issuer(), ID: rec.State}
+				used, err := a.used.Use(r.Context(), k, a.now().Add(a.loginTTL))
+				if err == nil && !used {
 					http.Redirect(w, r, rec.ReturnTo, http.StatusSeeOther)
 					return
 				}
 			}
 		}
-		m.logger.WarnContext(r.Context(), "slo: post-logout return without a valid state; showing the signed-out page")
-		m.SignedOutPage(w, r)
+		a.logger.WarnContext(r.Context(), "slo: post-logout return without a valid state; showing the signed-out page")
+		a.SignedOutPage(w, r)
 	})
 }
 
@@ -179,7 +180,7 @@ var signedOutTmpl = template.Must(template.New("signed-out").Parse(`<!doctype ht
 `))
 
 // SignedOutPage writes the neutral signed-out page (200).
-func (m *Middleware) SignedOutPage(w http.ResponseWriter, r *http.Request) {
+func (a *Auth) SignedOutPage(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
@@ -187,21 +188,21 @@ func (m *Middleware) SignedOutPage(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodHead {
 		return
 	}
-	if err := signedOutTmpl.Execute(w, m.paths.login); err != nil {
-		m.logger.ErrorContext(r.Context(), "slo: writing the signed-out page failed", slog.Any("error", err))
+	if err := signedOutTmpl.Execute(w, a.paths.login); err != nil {
+		a.logger.ErrorContext(r.Context(), "slo: writing the signed-out page failed", slog.Any("error", err))
 	}
 }
 
 // idTokenHint returns the ID token to send as id_token_hint: the stored one,
 // decrypted to its signed form if it is encrypted (Session Management and
 // RP-Initiated Logout ask for the signed token), or "" if that fails.
-func (m *Middleware) idTokenHint(ctx context.Context, raw string) string {
-	if raw == "" || !m.client.EncryptionRequired() || strings.Count(raw, ".") != 4 {
+func (a *Auth) idTokenHint(ctx context.Context, raw string) string {
+	if raw == "" || !a.client.EncryptionRequired() || strings.Count(raw, ".") != 4 {
 		return raw
 	}
-	jws, err := m.client.Decrypt(raw)
+	jws, err := a.client.Decrypt(raw)
 	if err != nil {
-		m.logger.WarnContext(ctx, "slo: cannot decrypt the stored ID token; sending no id_token_hint", slog.Any("error", err))
+		a.logger.WarnContext(ctx, "slo: cannot decrypt the stored ID token; sending no id_token_hint", slog.Any("error", err))
 		return ""
 	}
 	return jws

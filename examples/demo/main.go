@@ -60,7 +60,7 @@ type app struct {
 	name string
 	ln   net.Listener
 	base string
-	m    *middleware.Middleware
+	auth *middleware.Auth
 }
 
 // runDemo starts the test OP and two apps, all on loopback ports.
@@ -92,7 +92,7 @@ func runDemo(ctx context.Context) error {
 		}); err != nil {
 			return err
 		}
-		if a.m, err = newMiddleware(ctx, op.Issuer(), clientID, secret, a.base, "slo_"+strings.ToLower(name)); err != nil {
+		if a.auth, err = newAuth(ctx, op.Issuer(), clientID, secret, a.base, "slo_"+strings.ToLower(name)); err != nil {
 			return err
 		}
 		apps = append(apps, a)
@@ -114,15 +114,15 @@ func runOne(ctx context.Context, issuer, clientID, secret, addr string) error {
 		return err
 	}
 	a := &app{name: clientID, ln: ln, base: "http://" + ln.Addr().String()}
-	if a.m, err = newMiddleware(ctx, issuer, clientID, secret, a.base, "slo"); err != nil {
+	if a.auth, err = newAuth(ctx, issuer, clientID, secret, a.base, "slo"); err != nil {
 		return err
 	}
-	reg, _ := json.MarshalIndent(a.m.Registration(), "", "  ")
+	reg, _ := json.MarshalIndent(a.auth.Registration(), "", "  ")
 	fmt.Printf("Register this client at %s:\n%s\n\nThen open %s/\n", issuer, reg, a.base)
 	return serve(ctx, []*app{a})
 }
 
-func newMiddleware(ctx context.Context, issuer, clientID, secret, base, cookie string) (*middleware.Middleware, error) {
+func newAuth(ctx context.Context, issuer, clientID, secret, base, cookie string) (*middleware.Auth, error) {
 	client, err := rp.New(ctx, rp.Config{
 		Issuer:                issuer,
 		ClientID:              clientID,
@@ -150,8 +150,8 @@ func serve(ctx context.Context, apps []*app) error {
 	var servers []*http.Server
 	for _, a := range apps {
 		mux := http.NewServeMux()
-		a.m.Register(mux)
-		mux.Handle("GET /{$}", a.m.LoadSession(http.HandlerFunc(a.home)))
+		a.auth.Register(mux)
+		mux.Handle("GET /{$}", a.auth.LoadSession(http.HandlerFunc(a.home)))
 		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 		servers = append(servers, srv)
 		go func() { errc <- srv.Serve(a.ln) }()

@@ -27,7 +27,7 @@
       var target = frame.getAttribute("data-recheck") || "";
       if (target.charAt(0) === "/" && target.charAt(1) !== "/" && target.charAt(1) !== "\\" &&
           window.dispatchEvent(new CustomEvent("slo:confirm", { cancelable: true }))) {
-        window.location.assign(target + "&return_to=" +
+        window.location.assign(target + "?return_to=" +
           encodeURIComponent(window.location.pathname + window.location.search));
       }
     } else if (e.data === "slo:stopped") {

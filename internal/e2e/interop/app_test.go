@@ -34,7 +34,7 @@ type app struct {
 	handler atomic.Pointer[http.Handler]
 
 	client *rp.Client
-	m      *middleware.Middleware
+	m      *middleware.Auth
 	store  *memstore.Store
 
 	mu     sync.Mutex
