@@ -187,17 +187,18 @@ func (a *Auth) completeLogin(w http.ResponseWriter, r *http.Request, rec loginRe
 
 // endedDuring reports whether the OP ended the OP session or user of the
 // new session s while its login was under way: the logout was received
-// after the login started (both by the relying party's clock), or its
-// logout token was issued after the ID token (both by the OP's clock). The
-// store keeps what logouts it received (sessionstore.Store.RecordLogout),
-// and it is asked after s was created: a logout that came later ends s
-// itself.
+// after the login started (both by the relying party's clock; a login that
+// started in the same millisecond counts as under way, since the store
+// keeps milliseconds), or its logout token was issued after the ID token
+// (both by the OP's clock). The store keeps what logouts it received
+// (sessionstore.Store.RecordLogout), and it is asked after s was created:
+// a logout that came later ends s itself.
 func (a *Auth) endedDuring(ctx context.Context, s *sessionstore.Session, started time.Time, res *rp.Result) (bool, error) {
 	received, issued, err := a.store.LastLogout(ctx, s.Issuer, s.SID, s.Subject)
 	if err != nil {
 		return false, fmt.Errorf("%w: %w", ErrStore, err)
 	}
-	if started.Before(received) {
+	if !received.IsZero() && !started.After(received) {
 		return true, nil
 	}
 	return res.IDToken != nil && !issued.IsZero() && res.IDToken.IssuedAt.Before(issued), nil
