@@ -1,6 +1,7 @@
 package middleware_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -35,6 +36,24 @@ type env struct {
 
 	mu     sync.Mutex
 	events []logout.Event
+	logBuf bytes.Buffer // what the middleware logged, under mu
+}
+
+// logWriter tees the middleware's logs to the test output and e.logBuf.
+type logWriter struct{ e *env }
+
+func (w logWriter) Write(p []byte) (int, error) {
+	w.e.mu.Lock()
+	w.e.logBuf.Write(p)
+	w.e.mu.Unlock()
+	return w.e.t.Output().Write(p)
+}
+
+// logs returns what the middleware logged so far.
+func (e *env) logs() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.logBuf.String()
 }
 
 type envOptions struct {
@@ -97,7 +116,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	cfg := middleware.Config{
 		Client: e.client,
 		Store:  e.store,
-		Logger: slog.New(slog.NewTextHandler(t.Output(), nil)),
+		Logger: slog.New(slog.NewTextHandler(logWriter{e}, nil)),
 		OnLogout: func(_ context.Context, ev logout.Event) {
 			e.mu.Lock()
 			e.events = append(e.events, ev)

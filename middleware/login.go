@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/oidc-slo/slo/rp"
@@ -56,6 +58,7 @@ func (a *Auth) LoginHandler() http.Handler {
 			a.fail(w, r, err)
 			return
 		}
+		a.dropOldLogins(w, r)
 		name := a.loginCookieName(st.State)
 		exp := a.now().Add(a.loginTTL)
 		v, err := seal(a.sealer, name, loginRecord{State: *st, ReturnTo: returnTo}, exp)
@@ -67,6 +70,42 @@ func (a *Auth) LoginHandler() http.Handler {
 		w.Header().Set("Cache-Control", "no-store")
 		http.Redirect(w, r, authURL, http.StatusFound)
 	})
+}
+
+// maxLogins is how many logins one browser may have under way at once,
+// each with its own cookie (logins in several tabs); a new login drops the
+// oldest beyond that, so that the login cookies of a browser stay under
+// 8 KB together whatever it does: many proxies refuse larger Cookie
+// headers.
+const maxLogins = 3
+
+// dropOldLogins expires the login cookies of r that a new login would take
+// beyond maxLogins, oldest first, and any that no longer open.
+func (a *Auth) dropOldLogins(w http.ResponseWriter, r *http.Request) {
+	prefix := a.cookieName + "_login_"
+	type login struct {
+		name    string
+		started time.Time
+	}
+	var live []login
+	for _, c := range r.Cookies() {
+		if !strings.HasPrefix(c.Name, prefix) {
+			continue
+		}
+		rec, err := unseal[loginRecord](a.sealer, c.Name, c.Value, a.now())
+		if err != nil {
+			a.clearCookie(w, c.Name)
+			continue
+		}
+		live = append(live, login{c.Name, rec.State.CreatedAt})
+	}
+	if len(live) < maxLogins {
+		return
+	}
+	slices.SortFunc(live, func(x, y login) int { return x.started.Compare(y.started) })
+	for _, l := range live[:len(live)-(maxLogins-1)] {
+		a.clearCookie(w, l.name)
+	}
 }
 
 // returnTo validates the return_to values of a request: at most one, and a
