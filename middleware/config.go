@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/oidc-slo/slo/internal/weborigin"
@@ -297,17 +296,4 @@ func ownedFields(cfg Config) []error {
 	owned(fc.OnLogout != nil, "FrontChannel.OnLogout", "Config.OnLogout")
 	owned(fc.Logger != nil, "FrontChannel.Logger", "Config.Logger")
 	return errs
-}
-
-// refreshGroup lets one request per session refresh tokens at a time; the
-// others wait for its result, so a rotating refresh token is used once.
-type refreshGroup struct {
-	mu    sync.Mutex
-	calls map[string]*refreshCall
-}
-
-type refreshCall struct {
-	done chan struct{}
-	sess *sessionstore.Session
-	err  error
 }

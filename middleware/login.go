@@ -190,7 +190,7 @@ func (a *Auth) completeLogin(w http.ResponseWriter, r *http.Request, rec loginRe
 	if a.idle > 0 && a.idle < a.absolute {
 		s.ExpiresAt = now.Add(a.idle)
 	}
-	setTokens(&s.Data, res.Token)
+	setTokens(&s.Data, res.Token, now)
 	if old, ok := a.sessionToken(r); ok {
 		if _, err := a.store.Delete(ctx, SessionID(old)); err != nil {
 			a.logger.ErrorContext(ctx, "slo: ending the previous session at login failed", slog.Any("error", err))

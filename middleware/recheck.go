@@ -164,7 +164,7 @@ func (a *Auth) recheck(w http.ResponseWriter, r *http.Request, rec recheckRecord
 	n := s.Clone()
 	n.Data.SessionState = res.SessionState
 	n.Data.IDToken = res.RawIDToken
-	setTokens(&n.Data, res.Token)
+	setTokens(&n.Data, res.Token, a.now())
 	switch err := a.store.Update(ctx, n); {
 	case errors.Is(err, sessionstore.ErrNotFound):
 		return recheckSignedOut // logged out meanwhile: stays logged out

@@ -98,19 +98,24 @@ func (a *Auth) session(w http.ResponseWriter, r *http.Request) (*sessionstore.Se
 			return nil, err
 		}
 	}
-	if s.Data.RefreshToken != "" && !s.Data.TokenExpiry.IsZero() && !now.Before(s.Data.TokenExpiry.Add(-refreshAhead)) {
-		if s, err = a.refresh(ctx, s); s == nil || err != nil {
-			if s == nil && err == nil {
-				a.clearCookie(w, a.cookieName)
-			}
+	if a.needsRefresh(s, now) {
+		n, err := a.refresh(ctx, s)
+		switch {
+		case n == nil && err == nil:
+			// Ended: logged out meanwhile, or the OP refused the
+			// refresh token.
+			a.clearCookie(w, a.cookieName)
+			return nil, nil
+		case errors.Is(err, ErrStore):
 			return nil, err
+		case err == nil:
+			s = n
 		}
+		// Another failure keeps the session with its old tokens; the
+		// refresh is retried after a back-off.
 	}
 	return s, nil
 }
-
-// refreshAhead is how long before the access token's expiry it is renewed.
-const refreshAhead = 30 * time.Second
 
 // slide moves the idle deadline forward. It writes only when a tenth of the
 // idle timeout has passed since the last write, so busy sessions do not
@@ -134,67 +139,19 @@ func (a *Auth) slide(ctx context.Context, s *sessionstore.Session, now time.Time
 	return s, nil
 }
 
-// refresh renews the session's tokens with its refresh token. Concurrent
-// requests of one session share one refresh. A failure at the OP keeps the
-// session with its old tokens (the app sees TokenExpiry in the past); a
-// session deleted meanwhile stays deleted.
-func (a *Auth) refresh(ctx context.Context, s *sessionstore.Session) (*sessionstore.Session, error) {
-	g := &a.refreshing
-	g.mu.Lock()
-	if c, ok := g.calls[s.ID]; ok {
-		g.mu.Unlock()
-		select {
-		case <-c.done:
-			return c.sess.Clone(), c.err
-		case <-ctx.Done():
-			return nil, fmt.Errorf("%w: %w", ErrStore, ctx.Err())
-		}
-	}
-	c := &refreshCall{done: make(chan struct{})}
-	if g.calls == nil {
-		g.calls = make(map[string]*refreshCall)
-	}
-	g.calls[s.ID] = c
-	g.mu.Unlock()
-	defer func() {
-		g.mu.Lock()
-		delete(g.calls, s.ID)
-		g.mu.Unlock()
-		close(c.done)
-	}()
-
-	c.sess, c.err = a.doRefresh(ctx, s)
-	return c.sess.Clone(), c.err
-}
-
-func (a *Auth) doRefresh(ctx context.Context, s *sessionstore.Session) (*sessionstore.Session, error) {
-	res, err := a.client.Refresh(ctx, s.Data.RefreshToken, s.Subject)
-	if err != nil {
-		a.logger.WarnContext(ctx, "slo: token refresh failed; keeping the old tokens", slog.Any("session", s), slog.Any("error", err))
-		return s, nil
-	}
-	n := s.Clone()
-	setTokens(&n.Data, res.Token)
-	if res.RawIDToken != "" {
-		n.Data.IDToken = res.RawIDToken
-	}
-	switch err := a.store.Update(ctx, n); {
-	case errors.Is(err, sessionstore.ErrNotFound):
-		return nil, nil
-	case err != nil:
-		return nil, fmt.Errorf("%w: %w", ErrStore, err)
-	}
-	return n, nil
-}
-
-// setTokens copies the OAuth 2.0 tokens of a token response into d. A
-// response without a refresh token keeps the one d has (RFC 6749 §6).
-func setTokens(d *sessionstore.Data, t *oauth2.Token) {
+// setTokens copies the OAuth 2.0 tokens of a token response into d. The
+// access token's expiry is reckoned from expires_in on the middleware's
+// clock (now), like every other time of the session. A response without a
+// refresh token keeps the one d has (RFC 6749 §6).
+func setTokens(d *sessionstore.Data, t *oauth2.Token, now time.Time) {
 	if t == nil {
 		return
 	}
 	d.AccessToken = t.AccessToken
 	d.TokenExpiry = t.Expiry
+	if t.ExpiresIn > 0 {
+		d.TokenExpiry = now.Add(time.Duration(t.ExpiresIn) * time.Second)
+	}
 	if t.RefreshToken != "" {
 		d.RefreshToken = t.RefreshToken
 	}
