@@ -23,6 +23,7 @@ import (
 // tokenEndpoint counts the refresh requests the client sends to the OP and
 // can make the token endpoint fail.
 type tokenEndpoint struct {
+	codes     atomic.Int32 // authorization_code grants
 	refreshes atomic.Int32
 	failing   atomic.Bool
 	gate      chan struct{} // when set, refresh requests wait for it
@@ -36,7 +37,11 @@ func (te *tokenEndpoint) RoundTrip(r *http.Request) (*http.Response, error) {
 	if strings.HasSuffix(r.URL.Path, testop.PathToken) && r.Body != nil {
 		body, _ := io.ReadAll(r.Body)
 		r.Body = io.NopCloser(strings.NewReader(string(body)))
-		if q, _ := url.ParseQuery(string(body)); q.Get("grant_type") == "refresh_token" {
+		q, _ := url.ParseQuery(string(body))
+		if q.Get("grant_type") == "authorization_code" {
+			te.codes.Add(1)
+		}
+		if q.Get("grant_type") == "refresh_token" {
 			if te.refreshes.Add(1) == 1 && te.before != nil {
 				te.before()
 			}
