@@ -727,7 +727,9 @@ func ExampleAuth_SessionCheckSnippet() {
 	})))
 
 	jar, _ := cookiejar.New(nil)
-	resp, err := (&http.Client{Jar: jar}).Get(app.URL + "/")
+	req, _ := http.NewRequest(http.MethodGet, app.URL+"/", nil)
+	req.Header.Set("Accept", "text/html") // a navigation, as a browser sends it
+	resp, err := (&http.Client{Jar: jar}).Do(req)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -34,10 +34,32 @@ type Config struct {
 	// pgstore offer one). Default: an in-memory one for this process.
 	SingleUse sessionstore.SingleUse
 
+	// BaseURL is the application's external URL, under which every path
+	// below lies, for example "https://example.com/app/" for an
+	// application served under /app. It is configuration, never taken
+	// from a request's headers. Default: the origin of the client's
+	// RedirectURL, with the path "/". RedirectURL and
+	// PostLogoutRedirectURL must lie under it.
+	BaseURL string
+	// PrefixStripped says that requests reach the handlers with the path
+	// of BaseURL removed, as behind http.StripPrefix or a proxy that
+	// strips it: Register then mounts the routes without it, and
+	// RequireLogin puts it back into return_to. Default false: handlers
+	// see the full path.
+	PrefixStripped bool
+
 	// CookieName is the session cookie's name. Default "slo". When Secure,
 	// the name gets the "__Host-" prefix so the browser pins the cookie to
-	// this exact origin.
+	// this exact origin (or "__Secure-" under a BaseURL path, since a
+	// __Host- cookie must have the path "/"). The cookie's path is the
+	// path of BaseURL.
 	CookieName string
+	// BrowserSessionCookie makes the session cookie a browser-session
+	// cookie, without Expires or Max-Age: the browser drops it when it
+	// closes. The session still ends on the server after AbsoluteLifetime
+	// or IdleTimeout. Default false: the cookie lives as long as the
+	// session may.
+	BrowserSessionCookie bool
 	// Secure marks cookies Secure. Default: true if the client's RedirectURL
 	// is https.
 	Secure *bool
@@ -46,6 +68,11 @@ type Config struct {
 	// recommended. Default: a random key per process, which only works with
 	// a single replica: replicas behind a load balancer must share a Key.
 	Key []byte
+
+	// The paths of the routes, relative to BaseURL ("/login" is served at
+	// BaseURL's path + "/login"); each must start with "/". The callback
+	// and the post-logout return take their paths from the client's
+	// RedirectURL and PostLogoutRedirectURL.
 
 	// LoginPath serves GET requests that start a login. Default "/login".
 	LoginPath string
@@ -101,6 +128,12 @@ type Config struct {
 	// them from this Config.
 	FrontChannel logout.FrontChannelConfig
 
+	// Navigation reports whether a request is a top-level navigation of
+	// the browser, which RequireLogin sends to login when it has no
+	// session, rather than a call of a script or an API client, which gets
+	// 401 with a small JSON body instead. Default IsNavigation.
+	Navigation func(r *http.Request) bool
+
 	// OnLogout receives an event for every logout, on every channel.
 	OnLogout logout.Hook
 	// Logger receives the logs. Default slog.Default().
@@ -126,15 +159,20 @@ type Auth struct {
 	errorHandler func(http.ResponseWriter, *http.Request, error)
 	now          func() time.Time
 
-	cookieName string
-	secure     bool
-	origin     string // origin of the redirect URL, as browsers serialise it
-	paths      paths
-	absolute   time.Duration
-	idle       time.Duration
-	loginTTL   time.Duration
-	csrf       *http.CrossOriginProtection
-	refreshing refreshGroup
+	cookieName    string
+	cookiePath    string
+	browserCookie bool // Config.BrowserSessionCookie
+	secure        bool
+	origin        string // origin of BaseURL, as browsers serialise it
+	prefix        string // path of BaseURL without its trailing slash: "" or "/app"
+	stripped      bool   // Config.PrefixStripped
+	paths         paths  // external paths, prefix included
+	navigation    func(*http.Request) bool
+	absolute      time.Duration
+	idle          time.Duration
+	loginTTL      time.Duration
+	csrf          *http.CrossOriginProtection
+	refreshing    refreshGroup
 
 	checkInterval time.Duration // Config.SessionCheckInterval
 	checkFrame    *checkFrame   // the OP's check_session_iframe; nil: no session check
@@ -144,9 +182,19 @@ type Auth struct {
 	cookieLogout bool // Config.FrontChannel.AllowCookieLogout
 }
 
+// paths are the routes' paths as the browser sees them, the BaseURL
+// prefix included.
 type paths struct {
 	login, callback, logout, loggedOut, metadata, backChannel, frontChannel, landing string
 	sessionCheck, sessionCheckScript, recheck                                        string
+}
+
+// route returns the path the mux sees for the external path p.
+func (a *Auth) route(p string) string {
+	if a.stripped {
+		return cmp.Or(strings.TrimPrefix(p, a.prefix), "/")
+	}
+	return p
 }
 
 // New validates cfg, reporting every problem at once, and returns an Auth.
@@ -161,6 +209,15 @@ func New(cfg Config) (*Auth, error) {
 		errs = append(errs, fmt.Errorf("middleware: client RedirectURL %q is not an absolute URL", rc.RedirectURL))
 		redirect = &url.URL{Path: "/callback"}
 	}
+	base := cfg.BaseURL
+	if base == "" {
+		base = weborigin.Of(rc.RedirectURL) + "/"
+	}
+	baseURL, err := url.Parse(base)
+	if err != nil || weborigin.Of(base) == "" || baseURL.RawQuery != "" || baseURL.Fragment != "" {
+		errs = append(errs, fmt.Errorf("middleware: BaseURL %q is not an absolute http(s) URL without query", cfg.BaseURL))
+		baseURL = &url.URL{Path: "/"}
+	}
 	a := &Auth{
 		client:       cfg.Client,
 		store:        cfg.Store,
@@ -172,8 +229,17 @@ func New(cfg Config) (*Auth, error) {
 		absolute:     cfg.AbsoluteLifetime,
 		idle:         cfg.IdleTimeout,
 		loginTTL:     cfg.LoginTimeout,
-		origin:       weborigin.Of(rc.RedirectURL),
+		origin:       weborigin.Of(base),
+		prefix:       strings.TrimSuffix(baseURL.Path, "/"),
+		stripped:     cfg.PrefixStripped,
+		navigation:   cfg.Navigation,
+
+		browserCookie: cfg.BrowserSessionCookie,
 	}
+	if a.navigation == nil {
+		a.navigation = IsNavigation
+	}
+	a.cookiePath = cmp.Or(a.prefix, "/")
 	if a.now == nil {
 		a.now = time.Now
 	}
@@ -206,14 +272,21 @@ func New(cfg Config) (*Auth, error) {
 	if cfg.Secure != nil {
 		a.secure = *cfg.Secure
 	} else {
-		a.secure = redirect.Scheme == "https"
+		a.secure = baseURL.Scheme == "https"
 	}
 	a.cookieName = cmp.Or(cfg.CookieName, "slo")
 	if strings.ContainsAny(a.cookieName, " \t\r\n;,=\"") {
 		errs = append(errs, fmt.Errorf("middleware: CookieName %q is not a valid cookie name", a.cookieName))
 	}
-	if a.secure && !strings.HasPrefix(a.cookieName, "__Host-") {
+	switch {
+	case !a.secure || strings.HasPrefix(a.cookieName, "__Host-") || strings.HasPrefix(a.cookieName, "__Secure-"):
+	case a.cookiePath == "/":
 		a.cookieName = "__Host-" + a.cookieName
+	default:
+		a.cookieName = "__Secure-" + a.cookieName
+	}
+	if strings.HasPrefix(a.cookieName, "__Host-") && a.cookiePath != "/" {
+		errs = append(errs, fmt.Errorf("middleware: CookieName %q: a __Host- cookie needs the path /, and BaseURL has the path %q", a.cookieName, a.prefix))
 	}
 	key := cfg.Key
 	if len(key) == 0 {
@@ -228,30 +301,34 @@ func New(cfg Config) (*Auth, error) {
 		a.logger.Info("slo: no Config.Store given; sessions live in this process only, so a logout that reaches another replica does not end them")
 	}
 
-	check := cmp.Or(cfg.SessionCheckPath, "/session-check")
+	for _, p := range []string{cfg.LoginPath, cfg.LogoutPath, cfg.MetadataPath, cfg.BackChannelPath, cfg.FrontChannelPath, cfg.LandingPath, cfg.SessionCheckPath} {
+		if p != "" && !strings.HasPrefix(p, "/") {
+			errs = append(errs, fmt.Errorf("middleware: path %q must start with /", p))
+		}
+	}
+	ext := func(p, def string) string { return a.prefix + cmp.Or(p, def) }
+	check := ext(cfg.SessionCheckPath, "/session-check")
 	a.paths = paths{
-		login:              cmp.Or(cfg.LoginPath, "/login"),
+		login:              ext(cfg.LoginPath, "/login"),
 		callback:           cmp.Or(redirect.Path, "/"),
-		logout:             cmp.Or(cfg.LogoutPath, "/logout"),
-		metadata:           cmp.Or(cfg.MetadataPath, "/.well-known/oidc-client"),
-		backChannel:        cmp.Or(cfg.BackChannelPath, "/backchannel-logout"),
-		frontChannel:       cmp.Or(cfg.FrontChannelPath, "/frontchannel-logout"),
-		landing:            cmp.Or(cfg.LandingPath, "/"),
+		logout:             ext(cfg.LogoutPath, "/logout"),
+		metadata:           ext(cfg.MetadataPath, "/.well-known/oidc-client"),
+		backChannel:        ext(cfg.BackChannelPath, "/backchannel-logout"),
+		frontChannel:       ext(cfg.FrontChannelPath, "/frontchannel-logout"),
+		landing:            ext(cfg.LandingPath, "/"),
 		sessionCheck:       check,
 		sessionCheckScript: check + ".js",
 		recheck:            check + "/recheck",
 	}
+	if weborigin.Of(rc.RedirectURL) != a.origin || !a.under(a.paths.callback) {
+		errs = append(errs, fmt.Errorf("middleware: client RedirectURL %q must lie under BaseURL %q", rc.RedirectURL, base))
+	}
 	if rc.PostLogoutRedirectURL != "" {
 		u, err := url.Parse(rc.PostLogoutRedirectURL)
-		if err != nil || weborigin.Of(rc.PostLogoutRedirectURL) != a.origin {
-			errs = append(errs, fmt.Errorf("middleware: client PostLogoutRedirectURL %q must be on the origin of RedirectURL %q", rc.PostLogoutRedirectURL, a.origin))
+		if err != nil || weborigin.Of(rc.PostLogoutRedirectURL) != a.origin || !a.under(cmp.Or(u.Path, "/")) {
+			errs = append(errs, fmt.Errorf("middleware: client PostLogoutRedirectURL %q must lie under BaseURL %q", rc.PostLogoutRedirectURL, base))
 		} else {
 			a.paths.loggedOut = cmp.Or(u.Path, "/")
-		}
-	}
-	for _, p := range []string{a.paths.login, a.paths.logout, a.paths.metadata, a.paths.backChannel, a.paths.frontChannel, a.paths.landing, a.paths.sessionCheck} {
-		if !strings.HasPrefix(p, "/") {
-			errs = append(errs, fmt.Errorf("middleware: path %q must start with /", p))
 		}
 	}
 	if _, err := ValidReturnTo(a.paths.landing); err != nil {
@@ -267,6 +344,11 @@ func New(cfg Config) (*Auth, error) {
 	}
 	a.csrf = http.NewCrossOriginProtection()
 	return a, nil
+}
+
+// under reports whether the external path p lies under BaseURL.
+func (a *Auth) under(p string) bool {
+	return a.prefix == "" || p == a.prefix || strings.HasPrefix(p, a.prefix+"/")
 }
 
 // ownedFields reports the fields of the nested logout configurations that

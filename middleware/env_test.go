@@ -143,8 +143,20 @@ func newEnv(t *testing.T, o envOptions) *env {
 		io.WriteString(w, "private "+s.Subject+" "+s.SID)
 	})))
 	e.jar, _ = cookiejar.New(nil)
-	e.http = &http.Client{Jar: e.jar}
+	e.http = &http.Client{Jar: e.jar, Transport: browserTransport{}}
 	return e
+}
+
+// browserTransport sends what a browser sends with a top-level navigation
+// (Accept: text/html), unless the request says otherwise.
+type browserTransport struct{}
+
+func (browserTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Header.Get("Accept") == "" {
+		r = r.Clone(r.Context())
+		r.Header.Set("Accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+	}
+	return http.DefaultTransport.RoundTrip(r)
 }
 
 // get fetches path (relative to the app, or absolute) following redirects
@@ -186,7 +198,7 @@ func (e *env) do(method, path string, form url.Values, hdr http.Header) (int, *u
 // noRedirect returns a client sharing e's jar that stops at the first
 // response.
 func (e *env) noRedirect() *http.Client {
-	return &http.Client{Jar: e.jar, CheckRedirect: func(*http.Request, []*http.Request) error {
+	return &http.Client{Jar: e.jar, Transport: browserTransport{}, CheckRedirect: func(*http.Request, []*http.Request) error {
 		return http.ErrUseLastResponse
 	}}
 }

@@ -2,7 +2,8 @@ package middleware
 
 import "net/http"
 
-// Register mounts the middleware's routes on mux with method patterns:
+// Register mounts the routes on mux with method patterns, at their paths
+// under BaseURL (without its path when Config.PrefixStripped is set):
 //
 //	GET  LoginPath                       LoginHandler
 //	GET  path of the client RedirectURL  CallbackHandler
@@ -18,18 +19,18 @@ import "net/http"
 // Other methods on these paths get 405 from the mux. The application's own
 // routes stay the application's: wrap them in LoadSession or RequireLogin.
 func (a *Auth) Register(mux *http.ServeMux) {
-	mux.Handle("GET "+a.paths.login, a.LoginHandler())
-	mux.Handle("GET "+a.paths.callback, a.CallbackHandler())
-	mux.Handle("POST "+a.paths.logout, a.SignOutHandler())
+	mux.Handle("GET "+a.route(a.paths.login), a.LoginHandler())
+	mux.Handle("GET "+a.route(a.paths.callback), a.CallbackHandler())
+	mux.Handle("POST "+a.route(a.paths.logout), a.SignOutHandler())
 	if a.paths.loggedOut != "" {
-		mux.Handle("GET "+a.paths.loggedOut, a.LoggedOutHandler())
+		mux.Handle("GET "+a.route(a.paths.loggedOut), a.LoggedOutHandler())
 	}
-	mux.Handle("GET "+a.paths.metadata, a.MetadataHandler())
-	mux.Handle(a.paths.backChannel, a.BackChannelHandler())
-	mux.Handle(a.paths.frontChannel, a.FrontChannelHandler())
+	mux.Handle("GET "+a.route(a.paths.metadata), a.MetadataHandler())
+	mux.Handle(a.route(a.paths.backChannel), a.BackChannelHandler())
+	mux.Handle(a.route(a.paths.frontChannel), a.FrontChannelHandler())
 	if _, ok := a.checkSessionFrame(); ok {
-		mux.Handle("GET "+a.paths.sessionCheck, a.SessionCheckHandler())
-		mux.Handle("GET "+a.paths.sessionCheckScript, a.SessionCheckScriptHandler())
-		mux.Handle("GET "+a.paths.recheck, a.RecheckHandler())
+		mux.Handle("GET "+a.route(a.paths.sessionCheck), a.SessionCheckHandler())
+		mux.Handle("GET "+a.route(a.paths.sessionCheckScript), a.SessionCheckScriptHandler())
+		mux.Handle("GET "+a.route(a.paths.recheck), a.RecheckHandler())
 	}
 }

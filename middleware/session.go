@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/oidc-slo/slo/sessionstore"
@@ -41,10 +43,12 @@ func (a *Auth) LoadSession(next http.Handler) http.Handler {
 }
 
 // RequireLogin returns a handler that calls next only for requests with a
-// live session (available through SessionFromContext). Other GET and HEAD
-// requests are redirected to the login path with the current path as
-// return_to; other methods get 401. A store failure fails closed: next is
-// not called and the error is reported through the ErrorHandler (503).
+// live session (available through SessionFromContext). A top-level
+// navigation without one (see Config.Navigation) is redirected to the login
+// path with the current path as return_to; any other request (a fetch, an
+// API client) gets 401 with a small JSON body and no redirect, as the OP's
+// login page is of no use to it. A store failure fails closed: next is not
+// called and the error is reported through the ErrorHandler (503).
 func (a *Auth) RequireLogin(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, err := a.session(w, r)
@@ -54,21 +58,59 @@ func (a *Auth) RequireLogin(next http.Handler) http.Handler {
 			return
 		}
 		if s == nil {
-			if r.Method != http.MethodGet && r.Method != http.MethodHead {
-				w.Header().Set("Cache-Control", "no-store")
-				http.Error(w, http.StatusText(http.StatusUnauthorized), http.StatusUnauthorized)
-				return
-			}
-			target := a.paths.login
-			if rt, err := ValidReturnTo(r.URL.RequestURI()); err == nil && rt != a.paths.landing {
-				target += "?return_to=" + url.QueryEscape(rt)
-			}
-			w.Header().Set("Cache-Control", "no-store")
-			http.Redirect(w, r, target, http.StatusSeeOther)
+			a.toLogin(w, r)
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, s)))
 	})
+}
+
+// unauthorizedBody is the body of a 401 from RequireLogin.
+const unauthorizedBody = `{"error":"login_required","error_description":"sign in first"}` + "\n"
+
+// toLogin sends a navigation to the login path, with the request's path as
+// return_to, and answers anything else 401.
+func (a *Auth) toLogin(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	if !a.navigation(r) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		io.WriteString(w, unauthorizedBody)
+		return
+	}
+	target := a.paths.login
+	if rt, err := ValidReturnTo(a.externalURI(r)); err == nil && rt != a.paths.landing {
+		target += "?return_to=" + url.QueryEscape(rt)
+	}
+	http.Redirect(w, r, target, http.StatusSeeOther)
+}
+
+// externalURI is the request's path and query as the browser sent them:
+// with the BaseURL prefix put back when the handlers see it stripped.
+func (a *Auth) externalURI(r *http.Request) string {
+	if a.stripped {
+		return a.prefix + r.URL.RequestURI()
+	}
+	return r.URL.RequestURI()
+}
+
+// IsNavigation reports whether r is a top-level navigation of a browser:
+// a GET or HEAD whose Sec-Fetch-Mode is "navigate", or, from a browser that
+// sends no Fetch Metadata, whose Accept header asks for text/html.
+// Requests of scripts (fetch, XMLHttpRequest) and API clients are not.
+func IsNavigation(r *http.Request) bool {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return false
+	}
+	if mode := r.Header.Get("Sec-Fetch-Mode"); mode != "" {
+		return mode == "navigate"
+	}
+	for _, v := range r.Header.Values("Accept") {
+		if strings.Contains(v, "text/html") {
+			return true
+		}
+	}
+	return false
 }
 
 // session returns the live session of the request's cookie, or nil. It
