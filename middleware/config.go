@@ -138,8 +138,11 @@ type Config struct {
 	OnLogout logout.Hook
 	// Logger receives the logs. Default slog.Default().
 	Logger *slog.Logger
-	// ErrorHandler writes error responses. Default: a plain-text page with
-	// the status of the error (see StatusCode) and no internal detail.
+	// ErrorHandler writes error responses. Default: a small HTML page that
+	// says in plain words what went wrong and what to do (for a refused
+	// login, the OP's error and error_description), with the status of
+	// StatusCode(err) and no internal detail; requests that are not
+	// navigations get a JSON body.
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
@@ -253,7 +256,7 @@ func New(cfg Config) (*Auth, error) {
 		a.logger = slog.Default()
 	}
 	if a.errorHandler == nil {
-		a.errorHandler = defaultErrorHandler
+		a.errorHandler = a.defaultErrorHandler
 	}
 	if a.absolute == 0 {
 		a.absolute = 12 * time.Hour

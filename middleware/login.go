@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -48,6 +49,14 @@ func (a *Auth) LoginHandler() http.Handler {
 			http.Error(w, http.StatusText(http.StatusMethodNotAllowed), http.StatusMethodNotAllowed)
 			return
 		}
+		if u := a.otherLoopbackHost(r); u != "" {
+			// The login cookie set here would never reach the callback,
+			// which is on RedirectURL's host: start on that host instead.
+			a.logger.InfoContext(r.Context(), "slo: login started at another loopback host name than RedirectURL; moving to it",
+				slog.String("host", r.Host), slog.String("origin", a.origin))
+			http.Redirect(w, r, u, http.StatusFound)
+			return
+		}
 		returnTo, err := a.returnTo(r.URL.Query()["return_to"])
 		if err != nil {
 			a.fail(w, r, err)
@@ -70,6 +79,35 @@ func (a *Auth) LoginHandler() http.Handler {
 		w.Header().Set("Cache-Control", "no-store")
 		http.Redirect(w, r, authURL, http.StatusFound)
 	})
+}
+
+// otherLoopbackHost returns the URL of r on the configured origin when r
+// came to another loopback host name than it (localhost and 127.0.0.1 are
+// different sites to a browser, with different cookies), and "" otherwise.
+// Only loopback names are compared: behind a proxy the Host header may
+// rightly differ from the external host.
+func (a *Auth) otherLoopbackHost(r *http.Request) string {
+	u, err := url.Parse(a.origin)
+	if err != nil || r.Host == "" || strings.EqualFold(r.Host, u.Host) {
+		return ""
+	}
+	host, _, err := net.SplitHostPort(r.Host)
+	if err != nil {
+		host = r.Host
+	}
+	if !isLoopback(host) || !isLoopback(u.Hostname()) {
+		return ""
+	}
+	return a.origin + a.externalURI(r)
+}
+
+// isLoopback reports whether host is localhost or a loopback address.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return ip != nil && ip.IsLoopback()
 }
 
 // maxLogins is how many logins one browser may have under way at once,
@@ -134,12 +172,23 @@ func (a *Auth) returnTo(vs []string) (string, error) {
 func (a *Auth) CallbackHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
-		if r.Method != http.MethodGet {
-			w.Header().Set("Allow", "GET")
+		var params url.Values
+		switch r.Method {
+		case http.MethodGet:
+			params = r.URL.Query()
+		case http.MethodPost:
+			// response_mode=form_post: the OP's page posts the response.
+			r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+			if err := r.ParseForm(); err != nil {
+				a.fail(w, r, &Error{Status: http.StatusBadRequest, Err: fmt.Errorf("middleware: callback form: %w", err)})
+				return
+			}
+			params = r.PostForm
+		default:
+			w.Header().Set("Allow", "GET, POST")
 			http.Error(w, http.StatusText(http.StatusMethodNotAllowed), http.StatusMethodNotAllowed)
 			return
 		}
-		params := r.URL.Query()
 		state := params.Get("state")
 		if rec, ok, found := consume(a, w, r, a.loginCookieName(state), state, loginRecord.loginState); found {
 			a.completeLogin(w, r, rec, ok, params)
@@ -149,9 +198,28 @@ func (a *Auth) CallbackHandler() http.Handler {
 			a.finishRecheck(w, r, rec.ReturnTo, a.recheck(w, r, rec, params))
 			return
 		}
-		a.logger.WarnContext(r.Context(), "slo: login callback with a missing, wrong or used state")
-		a.fail(w, r, fmt.Errorf("middleware: callback: %w", rp.ErrState))
+		err := &stateError{cookieMissing: true}
+		a.logger.WarnContext(r.Context(), "slo: login callback refused: "+err.reason(a.origin))
+		a.fail(w, r, err)
 	})
+}
+
+// stateError is a callback whose state does not lead to a login of this
+// browser. It matches rp.ErrState.
+type stateError struct {
+	// cookieMissing: the browser brought no login cookie for the state.
+	cookieMissing bool
+}
+
+func (e *stateError) Error() string { return "middleware: callback: " + rp.ErrState.Error() }
+func (e *stateError) Unwrap() error { return rp.ErrState }
+
+// reason says in plain words what went wrong, for logs and the error page.
+func (e *stateError) reason(origin string) string {
+	if e.cookieMissing {
+		return "the browser brought no login cookie: cookies are blocked for this site, the login took longer than the login timeout, or it started at another address than " + origin + " (such as localhost instead of 127.0.0.1)"
+	}
+	return "the login's state was already used or has expired"
 }
 
 func (rec loginRecord) loginState() *rp.LoginState { return &rec.State }
@@ -160,15 +228,17 @@ func (rec loginRecord) loginState() *rp.LoginState { return &rec.State }
 func (a *Auth) completeLogin(w http.ResponseWriter, r *http.Request, rec loginRecord, ok bool, params url.Values) {
 	ctx := r.Context()
 	if !ok {
-		a.logger.WarnContext(ctx, "slo: login callback with a missing, wrong or used state")
-		a.fail(w, r, fmt.Errorf("middleware: callback: %w", rp.ErrState))
+		err := &stateError{}
+		a.logger.WarnContext(ctx, "slo: login callback refused: "+err.reason(a.origin))
+		a.fail(w, r, err)
 		return
 	}
 	res, err := a.client.Callback(ctx, params, &rec.State)
 	if err != nil {
 		var ae *rp.AuthError
 		if errors.As(err, &ae) {
-			a.logger.WarnContext(ctx, "slo: the OP refused the login", slog.String("error", ae.Code))
+			a.logger.WarnContext(ctx, "slo: the OP refused the login", slog.String("error", ae.Code),
+				slog.String("error_description", clip(ae.Description, maxShownLen)))
 		} else {
 			a.logger.WarnContext(ctx, "slo: login callback failed", slog.Any("error", err))
 		}
