@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -128,6 +129,40 @@ type Config struct {
 	// them from this Config.
 	FrontChannel logout.FrontChannelConfig
 
+	// LoginOptions returns extra authorization request parameters for a
+	// login started by r, for example rp.LoginHint, rp.ACRValues or an
+	// IdP hint with rp.Param. Optional.
+	LoginOptions func(r *http.Request) []rp.AuthOption
+	// LoginParams lets GET LoginPath pass these parameters of its query on
+	// to the OP: prompt (login, select_account or consent), login_hint and
+	// ui_locales. Default false: such a request is refused (400). max_age
+	// and acr_values are always taken (see Require): they only make a
+	// login stricter.
+	LoginParams bool
+	// ResponseMode "form_post" asks the OP to POST the authorization
+	// response to the callback (response_mode=form_post), for OPs that
+	// require it; the login cookie is then SameSite=None, which needs
+	// Secure cookies. Default "": the response comes in the query.
+	ResponseMode string
+
+	// Claims lists the claims of the ID token kept with the session
+	// (sessionstore.Data.Claims, read with Session.Claims and
+	// Session.Profile); sub, auth_time, acr and amr are always kept.
+	// Default: every claim.
+	Claims []string
+	// MaxClaimsBytes bounds the kept claims; larger ones are cut down to
+	// the standard profile claims, with a warning. Default
+	// DefaultMaxClaimsBytes.
+	MaxClaimsBytes int
+	// OnLogin is called after the OP's answer was verified and before the
+	// session is created, with the session to be created (its claims
+	// included) and the verified result. It may add to s.Data (Values,
+	// for the application's own data) but not change s's Issuer, Subject
+	// or SID. Returning an error refuses the login: nothing is stored, the
+	// error is logged, and the error page (403 for an error matching
+	// ErrForbidden, 500 otherwise) shows none of its details.
+	OnLogin func(r *http.Request, s *sessionstore.Session, res *rp.Result) error
+
 	// Navigation reports whether a request is a top-level navigation of
 	// the browser, which RequireLogin sends to login when it has no
 	// session, rather than a call of a script or an API client, which gets
@@ -183,6 +218,13 @@ type Auth struct {
 	backChannel  *logout.BackChannelHandler
 	frontChannel *logout.FrontChannelHandler
 	cookieLogout bool // Config.FrontChannel.AllowCookieLogout
+
+	loginOptions func(*http.Request) []rp.AuthOption
+	loginQuery   bool // Config.LoginParams
+	formPost     bool // Config.ResponseMode == "form_post"
+	claims       []string
+	maxClaims    int
+	onLogin      func(*http.Request, *sessionstore.Session, *rp.Result) error
 }
 
 // paths are the routes' paths as the browser sees them, the BaseURL
@@ -238,6 +280,20 @@ func New(cfg Config) (*Auth, error) {
 		navigation:   cfg.Navigation,
 
 		browserCookie: cfg.BrowserSessionCookie,
+		loginOptions:  cfg.LoginOptions,
+		loginQuery:    cfg.LoginParams,
+		formPost:      cfg.ResponseMode == "form_post",
+		claims:        slices.Clone(cfg.Claims),
+		maxClaims:     cmp.Or(cfg.MaxClaimsBytes, DefaultMaxClaimsBytes),
+		onLogin:       cfg.OnLogin,
+	}
+	switch cfg.ResponseMode {
+	case "", "query", "form_post":
+	default:
+		errs = append(errs, fmt.Errorf("middleware: ResponseMode %q is not query or form_post", cfg.ResponseMode))
+	}
+	if a.maxClaims < 0 {
+		errs = append(errs, errors.New("middleware: MaxClaimsBytes must not be negative"))
 	}
 	if a.navigation == nil {
 		a.navigation = IsNavigation
@@ -287,6 +343,9 @@ func New(cfg Config) (*Auth, error) {
 		a.cookieName = "__Host-" + a.cookieName
 	default:
 		a.cookieName = "__Secure-" + a.cookieName
+	}
+	if a.formPost && !a.secure {
+		errs = append(errs, errors.New("middleware: ResponseMode form_post needs Secure cookies (SameSite=None): serve over https, or set Config.Secure for http://localhost in development"))
 	}
 	if strings.HasPrefix(a.cookieName, "__Host-") && a.cookiePath != "/" {
 		errs = append(errs, fmt.Errorf("middleware: CookieName %q: a __Host- cookie needs the path /, and BaseURL has the path %q", a.cookieName, a.prefix))

@@ -65,6 +65,8 @@ type envOptions struct {
 	backChannel bool
 	// rpConfig changes the client's configuration.
 	rpConfig func(*rp.Config)
+	// mux adds routes to the app.
+	mux func(*http.ServeMux, *middleware.Auth)
 }
 
 func newEnv(t *testing.T, o envOptions) *env {
@@ -131,6 +133,9 @@ func newEnv(t *testing.T, o envOptions) *env {
 		t.Fatal(err)
 	}
 	e.m.Register(mux)
+	if o.mux != nil {
+		o.mux(mux, e.m)
+	}
 	mux.Handle("GET /{$}", e.m.LoadSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s, ok := middleware.SessionFromContext(r.Context()); ok {
 			io.WriteString(w, "hello "+s.Subject)

@@ -37,7 +37,7 @@ var ErrForbidden = errors.New("middleware: access denied")
 var ErrStore = errors.New("middleware: session store unavailable")
 
 // StatusCode returns the HTTP status an error from this package is answered
-// with: the Status of an *Error; 400 for a bad return-to, an invalid or used
+// with: the Status of an *Error; 403 for ErrForbidden and ErrStepUp; 400 for a bad return-to, an invalid or used
 // login state, an error response from the OP, a code the token endpoint
 // refused (invalid_grant) or an ID token that fails verification; 503 for
 // a store failure; 502 for any other failure talking to the OP.
@@ -51,7 +51,7 @@ func StatusCode(err error) int {
 	case errors.As(err, &re) && re.ErrorCode == "invalid_grant":
 		// The code was refused: used, expired or not ours.
 		return http.StatusBadRequest
-	case errors.Is(err, ErrForbidden):
+	case errors.Is(err, ErrForbidden), errors.Is(err, ErrStepUp):
 		return http.StatusForbidden
 	case errors.Is(err, ErrBadReturnTo), errors.Is(err, rp.ErrState), errors.Is(err, rp.ErrIssuer),
 		errors.Is(err, rp.ErrInvalidIDToken), errors.As(err, &ae):
@@ -126,6 +126,10 @@ func (a *Auth) explain(err error) problem {
 	case errors.Is(err, ErrBadReturnTo):
 		p.Title = "Bad request"
 		p.Message = "The return address is not a path of this site."
+	case errors.Is(err, ErrStepUp):
+		p.Title = "Sign-in not strong enough"
+		p.Message = "This page needs a more recent or stronger sign-in than the identity provider performed."
+		p.Retry = a.paths.login
 	case errors.Is(err, ErrForbidden):
 		p.Title = "Access denied"
 		p.Message = "You are signed in at the identity provider, but this application does not let you in."

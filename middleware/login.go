@@ -22,6 +22,7 @@ import (
 type loginRecord struct {
 	State    rp.LoginState `json:"s"`
 	ReturnTo string        `json:"r"`
+	StepUp   stepUp        `json:"u"`
 }
 
 // loginCookieName names the cookie of one login attempt. Each attempt gets
@@ -57,12 +58,24 @@ func (a *Auth) LoginHandler() http.Handler {
 			http.Redirect(w, r, u, http.StatusFound)
 			return
 		}
-		returnTo, err := a.returnTo(r.URL.Query()["return_to"])
+		q := r.URL.Query()
+		returnTo, err := a.returnTo(q["return_to"])
 		if err != nil {
 			a.fail(w, r, err)
 			return
 		}
-		authURL, st, err := a.client.Login()
+		opts, su, err := a.loginParams(q)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		if a.loginOptions != nil {
+			opts = append(a.loginOptions(r), opts...)
+		}
+		if a.formPost {
+			opts = append(opts, rp.Param("response_mode", "form_post"))
+		}
+		authURL, st, err := a.client.Login(opts...)
 		if err != nil {
 			a.fail(w, r, err)
 			return
@@ -70,12 +83,18 @@ func (a *Auth) LoginHandler() http.Handler {
 		a.dropOldLogins(w, r)
 		name := a.loginCookieName(st.State)
 		exp := a.now().Add(a.loginTTL)
-		v, err := seal(a.sealer, name, loginRecord{State: *st, ReturnTo: returnTo}, exp)
+		v, err := seal(a.sealer, name, loginRecord{State: *st, ReturnTo: returnTo, StepUp: su}, exp)
 		if err != nil {
 			a.fail(w, r, err)
 			return
 		}
-		a.setRecordCookie(w, name, v, http.SameSiteLaxMode)
+		// A form_post callback is a cross-site POST, which carries only
+		// SameSite=None cookies.
+		sameSite := http.SameSiteLaxMode
+		if a.formPost {
+			sameSite = http.SameSiteNoneMode
+		}
+		a.setRecordCookie(w, name, v, sameSite)
 		w.Header().Set("Cache-Control", "no-store")
 		http.Redirect(w, r, authURL, http.StatusFound)
 	})
@@ -261,6 +280,30 @@ func (a *Auth) completeLogin(w http.ResponseWriter, r *http.Request, rec loginRe
 		s.ExpiresAt = now.Add(a.idle)
 	}
 	setTokens(&s.Data, res.Token, now)
+	if s.Data.Claims, err = a.sessionClaims(ctx, res); err != nil {
+		a.logger.WarnContext(ctx, "slo: login callback failed", slog.Any("error", err))
+		a.fail(w, r, err)
+		return
+	}
+	p := s.Profile()
+	if err := rec.StepUp.check(p.AuthTime, p.ACR, now, a.client.Config().ClockSkew); err != nil {
+		a.logger.WarnContext(ctx, "slo: login refused: "+err.Error(), slog.Any("session", s))
+		a.fail(w, r, err)
+		return
+	}
+	if a.onLogin != nil {
+		iss, sub, sid := s.Issuer, s.Subject, s.SID
+		err := a.onLogin(r, s, res)
+		s.Issuer, s.Subject, s.SID = iss, sub, sid
+		if err != nil {
+			a.logger.WarnContext(ctx, "slo: the login hook refused the login", slog.Any("session", s), slog.Any("error", err))
+			if !errors.Is(err, ErrForbidden) && StatusCode(err) != http.StatusForbidden {
+				err = &Error{Status: http.StatusInternalServerError, Err: fmt.Errorf("middleware: the login hook failed: %w", err)}
+			}
+			a.fail(w, r, err)
+			return
+		}
+	}
 	if old, ok := a.sessionToken(r); ok {
 		if _, err := a.store.Delete(ctx, SessionID(old)); err != nil {
 			a.logger.ErrorContext(ctx, "slo: ending the previous session at login failed", slog.Any("error", err))

@@ -165,6 +165,9 @@ func (a *Auth) recheck(w http.ResponseWriter, r *http.Request, rec recheckRecord
 	n.Data.SessionState = res.SessionState
 	n.Data.IDToken = res.RawIDToken
 	setTokens(&n.Data, res.Token, a.now())
+	if c, err := a.sessionClaims(ctx, res); err == nil && c != nil {
+		n.Data.Claims = c
+	}
 	switch err := a.store.Update(ctx, n); {
 	case errors.Is(err, sessionstore.ErrNotFound):
 		return recheckSignedOut // logged out meanwhile: stays logged out
