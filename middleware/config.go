@@ -145,6 +145,19 @@ type Config struct {
 	// Secure cookies. Default "": the response comes in the query.
 	ResponseMode string
 
+	// EndSessionPOST sends the RP-initiated logout request to the OP as an
+	// auto-submitted POST form (RP-Initiated Logout 1.0 §2) instead of a
+	// redirect, so that the ID token in id_token_hint stays out of URLs,
+	// browser history and the OP's access logs. Default false: a redirect,
+	// unless the URL would be longer than 2000 bytes.
+	EndSessionPOST bool
+	// KeepRefreshTokens leaves a session's refresh token valid at the OP
+	// when the session ends. By default, when the OP advertises a
+	// revocation_endpoint, sign-out and back-channel logout revoke it
+	// (RFC 7009), in the background: best effort, logged, never delaying
+	// the logout.
+	KeepRefreshTokens bool
+
 	// Claims lists the claims of the ID token kept with the session
 	// (sessionstore.Data.Claims, read with Session.Claims and
 	// Session.Profile); sub, auth_time, acr and amr are always kept.
@@ -224,7 +237,10 @@ type Auth struct {
 	formPost     bool // Config.ResponseMode == "form_post"
 	claims       []string
 	maxClaims    int
-	onLogin      func(*http.Request, *sessionstore.Session, *rp.Result) error
+
+	endSessionPOST bool // Config.EndSessionPOST
+	revoker        revoker
+	onLogin        func(*http.Request, *sessionstore.Session, *rp.Result) error
 }
 
 // paths are the routes' paths as the browser sees them, the BaseURL
@@ -286,6 +302,9 @@ func New(cfg Config) (*Auth, error) {
 		claims:        slices.Clone(cfg.Claims),
 		maxClaims:     cmp.Or(cfg.MaxClaimsBytes, DefaultMaxClaimsBytes),
 		onLogin:       cfg.OnLogin,
+
+		endSessionPOST: cfg.EndSessionPOST,
+		revoker:        revoker{off: cfg.KeepRefreshTokens, busy: make(chan struct{}, maxRevocations)},
 	}
 	switch cfg.ResponseMode {
 	case "", "query", "form_post":

@@ -99,6 +99,7 @@ func (a *Auth) signOut(w http.ResponseWriter, r *http.Request) {
 	if s != nil {
 		ev.Issuer, ev.SID, ev.Subject = s.Issuer, s.SID, s.Subject
 		hint = a.idTokenHint(ctx, s.Data.IDToken)
+		a.revokeRefreshToken(ctx, s)
 	}
 	a.onLogout.Emit(ctx, ev)
 	if ev.Err == nil {
@@ -128,7 +129,7 @@ func (a *Auth) signOut(w http.ResponseWriter, r *http.Request) {
 		}
 		a.setRecordCookie(w, name, v, http.SameSiteLaxMode)
 	}
-	if len(endURL) > maxURLLen {
+	if a.endSessionPOST || len(endURL) > maxURLLen {
 		if err := a.client.WriteEndSessionForm(w, p); err != nil {
 			a.fail(w, r, err)
 		}

@@ -296,3 +296,77 @@ func TestRefreshLostRace(t *testing.T) {
 		t.Fatalf("%d refresh requests, want 2 (the other replica's and the refused one)", got)
 	}
 }
+
+// revokeWatch reports the revocation requests the client sends.
+type revokeWatch struct {
+	revoked chan string // the revoked tokens, as the OP answered them
+}
+
+func (rw *revokeWatch) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(r)
+	if err == nil && strings.HasSuffix(r.URL.Path, testop.PathRevoke) {
+		rw.revoked <- r.URL.Path
+	}
+	return resp, err
+}
+
+func signOut(t *testing.T, e *env) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, e.app.URL+"/logout", strings.NewReader(""))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := e.noRedirect().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
+// TestSignOutRevokesRefreshToken: sign-out revokes the session's refresh
+// token at the OP's revocation endpoint, in the background; with
+// KeepRefreshTokens it does not.
+func TestSignOutRevokesRefreshToken(t *testing.T) {
+	rw := &revokeWatch{revoked: make(chan string, 4)}
+	e := newEnv(t, envOptions{rpConfig: func(c *rp.Config) { c.HTTPClient = &http.Client{Transport: rw} }})
+	e.login()
+	rt := e.session().Data.RefreshToken
+	resp := signOut(t, e)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign-out = %d", resp.StatusCode)
+	}
+	select {
+	case <-rw.revoked:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no revocation request within 10 s")
+	}
+	if !e.op.Revoked(rt) {
+		t.Fatal("the OP did not see the session's refresh token revoked")
+	}
+
+	rw = &revokeWatch{revoked: make(chan string, 4)}
+	e = newEnv(t, envOptions{rpConfig: func(c *rp.Config) { c.HTTPClient = &http.Client{Transport: rw} },
+		mwConfig: func(c *middleware.Config) { c.KeepRefreshTokens = true }})
+	e.login()
+	rt = e.session().Data.RefreshToken
+	signOut(t, e).Body.Close()
+	if len(rw.revoked) != 0 || e.op.Revoked(rt) {
+		t.Fatal("KeepRefreshTokens: the refresh token was revoked")
+	}
+}
+
+// TestEndSessionPOST: with EndSessionPOST the sign-out answers a self-
+// submitting form to the end-session endpoint, and the ID token is in its
+// body, not in a URL.
+func TestEndSessionPOST(t *testing.T) {
+	e := newEnv(t, envOptions{mwConfig: func(c *middleware.Config) { c.EndSessionPOST = true }})
+	e.login()
+	idt := e.session().Data.IDToken
+	resp := signOut(t, e)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Location") != "" ||
+		!strings.Contains(string(body), `method="post"`) || !strings.Contains(string(body), idt) ||
+		!strings.Contains(string(body), e.op.Issuer()+testop.PathEndSession) {
+		t.Fatalf("sign-out = %d %q\n%s", resp.StatusCode, resp.Header.Get("Location"), body)
+	}
+}
