@@ -210,22 +210,23 @@ func TestRequireStepUp(t *testing.T) {
 	}})
 	e.login()
 
-	// acr: the OP ignores acr_values, so the callback refuses.
+	// acr: an OP that does not comply (it answers acr "pwd") is refused
+	// at the callback.
 	resp, _ := e.fetchPage("/mfa/x", nil)
 	loc, _ := url.Parse(resp.Header.Get("Location"))
 	if resp.StatusCode != http.StatusSeeOther || loc.Path != "/login" || loc.Query().Get("acr_values") != "mfa" || loc.Query().Get("return_to") != "/mfa/x" {
 		t.Fatalf("step-up redirect = %d %s", resp.StatusCode, loc)
 	}
+	e.op.SetIDTokenHook(func(claims, _ map[string]any) { claims["acr"] = "pwd" })
 	if code, _, body := e.get(loc.String()); code != http.StatusForbidden || !strings.Contains(body, "not strong enough") {
 		t.Fatalf("login whose ID token lacks the acr = %d %q, want 403", code, body)
 	}
-	// Now the OP complies.
-	e.op.SetIDTokenHook(func(claims, _ map[string]any) { claims["acr"] = "mfa" })
+	// The test OP itself answers the first acr asked for.
+	e.op.SetIDTokenHook(nil)
 	if code, u, body := e.get("/mfa/x"); code != http.StatusOK || body != "mfa page" || u.Path != "/mfa/x" {
 		t.Fatalf("after step-up: %d %s %q", code, u, body)
 	}
 	// A script gets 401, not a redirect.
-	e.op.SetIDTokenHook(nil)
 	e.login()
 	resp, body := e.fetchPage("/mfa/x", http.Header{"Sec-Fetch-Mode": {"cors"}, "Accept": {"*/*"}})
 	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "insufficient_user_authentication") {
@@ -242,7 +243,9 @@ func TestRequireStepUp(t *testing.T) {
 	if resp.StatusCode != http.StatusSeeOther || loc.Query().Get("max_age") != "60" {
 		t.Fatalf("stale login: %d %s", resp.StatusCode, loc)
 	}
-	// The OP's session is old too (it ignores max_age): refused.
+	// An OP that keeps the old auth_time is refused.
+	old := time.Now().Add(-time.Hour).Unix()
+	e.op.SetIDTokenHook(func(claims, _ map[string]any) { claims["auth_time"] = old })
 	if code, _, _ := e.get(loc.String()); code != http.StatusForbidden {
 		t.Fatalf("login with an old auth_time = %d, want 403", code)
 	}
