@@ -6,7 +6,7 @@ import "net/http"
 // under BaseURL (without its path when Config.PrefixStripped is set):
 //
 //	GET  LoginPath                       LoginHandler
-//	GET  path of the client RedirectURL  CallbackHandler
+//	GET  path of the client RedirectURL  CallbackHandler (and POST, for form_post)
 //	POST LogoutPath                      SignOutHandler
 //	GET  path of PostLogoutRedirectURL   LoggedOutHandler (if configured)
 //	GET  MetadataPath                    MetadataHandler
@@ -21,6 +21,7 @@ import "net/http"
 func (a *Auth) Register(mux *http.ServeMux) {
 	mux.Handle("GET "+a.route(a.paths.login), a.LoginHandler())
 	mux.Handle("GET "+a.route(a.paths.callback), a.CallbackHandler())
+	mux.Handle("POST "+a.route(a.paths.callback), a.CallbackHandler()) // response_mode=form_post
 	mux.Handle("POST "+a.route(a.paths.logout), a.SignOutHandler())
 	if a.paths.loggedOut != "" {
 		mux.Handle("GET "+a.route(a.paths.loggedOut), a.LoggedOutHandler())
