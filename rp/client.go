@@ -46,9 +46,11 @@ const (
 // defaults and keeps a copy, so changing a Config after New has no effect.
 //
 // URLs must be absolute. Issuer, RedirectURL, PostLogoutRedirectURL,
-// EndSessionURL and the discovered end_session_endpoint must use https,
-// except on a loopback host (localhost, 127.0.0.0/8, ::1), which may use
-// http for development and tests.
+// EndSessionURL and every endpoint discovery names that the RP calls or
+// sends the browser to (authorization, token, jwks_uri, userinfo,
+// revocation, end-session, check_session_iframe) must use https, except on
+// a loopback host (localhost, 127.0.0.0/8, ::1), which may use http for
+// development and tests.
 type Config struct {
 	// Issuer is the OP's issuer identifier, exactly as the OP spells it in
 	// its discovery document and tokens. Required. Discovery reads
@@ -116,6 +118,9 @@ type Metadata struct {
 	CheckSessionIframe string `json:"check_session_iframe"`
 	// RevocationEndpoint is the RFC 7009 endpoint used by Revoke.
 	RevocationEndpoint string `json:"revocation_endpoint"`
+	// UserinfoEndpoint is the UserInfo endpoint (OpenID Connect Core 1.0
+	// §5.3); empty if the OP advertises none.
+	UserinfoEndpoint string `json:"userinfo_endpoint"`
 	// FrontChannelLogoutSupported: the OP supports Front-Channel Logout.
 	FrontChannelLogoutSupported bool `json:"frontchannel_logout_supported"`
 	// FrontChannelLogoutSessionSupported: front-channel requests carry iss
@@ -171,20 +176,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	if cfg.EndSessionURL != "" {
 		meta.EndSessionEndpoint = cfg.EndSessionURL
 	}
-	var errs []error
-	if meta.AuthorizationEndpoint == "" {
-		errs = append(errs, errors.New("rp: discovery: authorization_endpoint missing"))
-	}
-	if meta.TokenEndpoint == "" {
-		errs = append(errs, errors.New("rp: discovery: token_endpoint missing"))
-	}
-	if meta.JWKSURL == "" {
-		errs = append(errs, errors.New("rp: discovery: jwks_uri missing"))
-	}
-	if meta.EndSessionEndpoint != "" {
-		errs = append(errs, checkURL("end_session_endpoint", meta.EndSessionEndpoint))
-	}
-	if err := errors.Join(errs...); err != nil {
+	if err := meta.validate(); err != nil {
 		return nil, err
 	}
 
@@ -215,6 +207,34 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		Now: func() time.Time { return cfg.Now().Add(-cfg.ClockSkew) },
 	})
 	return c, nil
+}
+
+// validate checks the discovered endpoints: the required ones must be
+// present, and every endpoint the RP calls or sends the browser to must be
+// an absolute https URL without fragment (http only on a loopback host),
+// OpenID Connect Core 1.0 §16.17. All problems are reported at once.
+func (m *Metadata) validate() error {
+	var errs []error
+	for _, e := range [...]struct {
+		name, value string
+		required    bool
+	}{
+		{"authorization_endpoint", m.AuthorizationEndpoint, true},
+		{"token_endpoint", m.TokenEndpoint, true},
+		{"jwks_uri", m.JWKSURL, true},
+		{"userinfo_endpoint", m.UserinfoEndpoint, false},
+		{"revocation_endpoint", m.RevocationEndpoint, false},
+		{"end_session_endpoint", m.EndSessionEndpoint, false},
+		{"check_session_iframe", m.CheckSessionIframe, false},
+	} {
+		switch {
+		case e.value != "":
+			errs = append(errs, checkURL("discovery: "+e.name, e.value))
+		case e.required:
+			errs = append(errs, fmt.Errorf("rp: discovery: %s missing", e.name))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func withDefaults(cfg Config) Config {

@@ -78,6 +78,7 @@ func newFakeOP(t testing.TB) *fakeOP {
 		"jwks_uri":                                       op.issuer + "/jwks",
 		"end_session_endpoint":                           op.issuer + "/logout?tenant=t1",
 		"revocation_endpoint":                            op.issuer + "/revoke",
+		"userinfo_endpoint":                              op.issuer + "/userinfo",
 		"check_session_iframe":                           op.issuer + "/check",
 		"response_types_supported":                       []string{"code"},
 		"subject_types_supported":                        []string{"public"},
