@@ -230,6 +230,9 @@ func (m *Metadata) validate() error {
 		switch {
 		case e.value != "":
 			errs = append(errs, checkURL("discovery: "+e.name, e.value))
+			if e.name == "end_session_endpoint" {
+				errs = append(errs, checkEndSessionQuery("discovery: "+e.name, e.value))
+			}
 		case e.required:
 			errs = append(errs, fmt.Errorf("rp: discovery: %s missing", e.name))
 		}
@@ -289,7 +292,8 @@ func (cfg *Config) validate() error {
 		errs = append(errs, checkURL("PostLogoutRedirectURL", cfg.PostLogoutRedirectURL))
 	}
 	if cfg.EndSessionURL != "" {
-		errs = append(errs, checkURL("EndSessionURL", cfg.EndSessionURL))
+		errs = append(errs, checkURL("EndSessionURL", cfg.EndSessionURL),
+			checkEndSessionQuery("EndSessionURL", cfg.EndSessionURL))
 	}
 	switch cfg.AuthMethod {
 	case AuthMethodBasic, AuthMethodPost:
