@@ -50,7 +50,7 @@ const (
 // sends the browser to (authorization, token, jwks_uri, userinfo,
 // revocation, end-session, check_session_iframe) must use https, except on
 // a loopback host (localhost, 127.0.0.0/8, ::1), which may use http for
-// development and tests.
+// development and tests, or with InsecureAllowHTTP.
 type Config struct {
 	// Issuer is the OP's issuer identifier, exactly as the OP spells it in
 	// its discovery document and tokens. Required. Discovery reads
@@ -98,6 +98,14 @@ type Config struct {
 	// Logger receives diagnostics. Default slog.Default(). Tokens are never
 	// logged.
 	Logger *slog.Logger
+	// InsecureAllowHTTP accepts plain http for every URL that must
+	// otherwise use https (Issuer, RedirectURL, PostLogoutRedirectURL,
+	// EndSessionURL and every discovered endpoint), on any host. It is for
+	// development only, such as an OP reached as http://keycloak:8080 in a
+	// docker-compose network: over plain http a network attacker can read
+	// codes and tokens and supply signing keys. New logs at Error that it is
+	// on. Default false: http only on loopback hosts.
+	InsecureAllowHTTP bool
 }
 
 // Metadata is what discovery (OpenID Connect Discovery 1.0 and the logout
@@ -162,6 +170,9 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
+	if cfg.InsecureAllowHTTP {
+		cfg.Logger.ErrorContext(ctx, "rp: plain http allowed for development (Config.InsecureAllowHTTP); never use this in production", "issuer", cfg.Issuer)
+	}
 	provider, err := oidc.NewProvider(oidc.ClientContext(ctx, cfg.HTTPClient), cfg.Issuer)
 	if err != nil {
 		return nil, fmt.Errorf("rp: discovery: %w", err)
@@ -176,7 +187,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	if cfg.EndSessionURL != "" {
 		meta.EndSessionEndpoint = cfg.EndSessionURL
 	}
-	if err := meta.validate(); err != nil {
+	if err := meta.validate(cfg.InsecureAllowHTTP); err != nil {
 		return nil, err
 	}
 
@@ -211,9 +222,10 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 
 // validate checks the discovered endpoints: the required ones must be
 // present, and every endpoint the RP calls or sends the browser to must be
-// an absolute https URL without fragment (http only on a loopback host),
+// an absolute https URL without fragment (http only on a loopback host or
+// with Config.InsecureAllowHTTP),
 // OpenID Connect Core 1.0 §16.17. All problems are reported at once.
-func (m *Metadata) validate() error {
+func (m *Metadata) validate(allowHTTP bool) error {
 	var errs []error
 	for _, e := range [...]struct {
 		name, value string
@@ -229,7 +241,7 @@ func (m *Metadata) validate() error {
 	} {
 		switch {
 		case e.value != "":
-			errs = append(errs, checkURL("discovery: "+e.name, e.value))
+			errs = append(errs, checkURL("discovery: "+e.name, e.value, allowHTTP))
 			if e.name == "end_session_endpoint" {
 				errs = append(errs, checkEndSessionQuery("discovery: "+e.name, e.value))
 			}
@@ -275,7 +287,7 @@ func (cfg *Config) validate() error {
 	var errs []error
 	if cfg.Issuer == "" {
 		errs = append(errs, errors.New("rp: Issuer is required"))
-	} else if err := checkURL("Issuer", cfg.Issuer); err != nil {
+	} else if err := checkURL("Issuer", cfg.Issuer, cfg.InsecureAllowHTTP); err != nil {
 		errs = append(errs, err)
 	} else if u, _ := url.Parse(cfg.Issuer); u.RawQuery != "" || u.ForceQuery {
 		errs = append(errs, errors.New("rp: Issuer must not have a query"))
@@ -286,13 +298,13 @@ func (cfg *Config) validate() error {
 	if cfg.RedirectURL == "" {
 		errs = append(errs, errors.New("rp: RedirectURL is required"))
 	} else {
-		errs = append(errs, checkURL("RedirectURL", cfg.RedirectURL))
+		errs = append(errs, checkURL("RedirectURL", cfg.RedirectURL, cfg.InsecureAllowHTTP))
 	}
 	if cfg.PostLogoutRedirectURL != "" {
-		errs = append(errs, checkURL("PostLogoutRedirectURL", cfg.PostLogoutRedirectURL))
+		errs = append(errs, checkURL("PostLogoutRedirectURL", cfg.PostLogoutRedirectURL, cfg.InsecureAllowHTTP))
 	}
 	if cfg.EndSessionURL != "" {
-		errs = append(errs, checkURL("EndSessionURL", cfg.EndSessionURL),
+		errs = append(errs, checkURL("EndSessionURL", cfg.EndSessionURL, cfg.InsecureAllowHTTP),
 			checkEndSessionQuery("EndSessionURL", cfg.EndSessionURL))
 	}
 	switch cfg.AuthMethod {
@@ -332,8 +344,9 @@ func (cfg *Config) validate() error {
 }
 
 // checkURL checks that raw is an absolute URL without fragment that uses
-// https, or http on a loopback host.
-func checkURL(name, raw string) error {
+// https, or http on a loopback host or when allowHTTP
+// (Config.InsecureAllowHTTP).
+func checkURL(name, raw string, allowHTTP bool) error {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return fmt.Errorf("rp: %s: %w", name, err)
@@ -347,8 +360,8 @@ func checkURL(name, raw string) error {
 	switch u.Scheme {
 	case "https":
 	case "http":
-		if !isLoopback(u.Hostname()) {
-			return fmt.Errorf("rp: %s %q must use https (http is allowed only for loopback hosts)", name, raw)
+		if !allowHTTP && !isLoopback(u.Hostname()) {
+			return fmt.Errorf("rp: %s %q must use https (http is allowed only for loopback hosts, and with Config.InsecureAllowHTTP for development)", name, raw)
 		}
 	default:
 		return fmt.Errorf("rp: %s %q must use https", name, raw)

@@ -1,6 +1,7 @@
 package rp_test
 
 import (
+	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -8,10 +9,13 @@ import (
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
+	"log/slog"
 	"maps"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -303,4 +307,56 @@ func leftHalfHash(s string) string {
 	h.Write([]byte(s))
 	sum := h.Sum(nil)
 	return base64.RawURLEncoding.EncodeToString(sum[:len(sum)/2])
+}
+
+// rename makes the OP answer as issuer (a non-loopback http URL such as
+// "http://keycloak:8080") and returns an HTTP client that reaches the
+// test server under that name, as a docker-compose network would.
+func (op *fakeOP) rename(issuer string) *http.Client {
+	op.t.Helper()
+	old := op.issuer
+	op.mu.Lock()
+	for k, v := range op.meta {
+		if s, ok := v.(string); ok && strings.HasPrefix(s, old) {
+			op.meta[k] = issuer + strings.TrimPrefix(s, old)
+		}
+	}
+	op.mu.Unlock()
+	op.issuer = issuer
+	addr := op.srv.Listener.Addr().String()
+	var d net.Dialer
+	return &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return d.DialContext(ctx, network, addr)
+		},
+	}}
+}
+
+// logRecorder is a slog.Handler that keeps every record.
+type logRecorder struct {
+	mu      sync.Mutex
+	records []slog.Record
+}
+
+func (h *logRecorder) Enabled(context.Context, slog.Level) bool { return true }
+func (h *logRecorder) Handle(_ context.Context, r slog.Record) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.records = append(h.records, r.Clone())
+	return nil
+}
+func (h *logRecorder) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *logRecorder) WithGroup(string) slog.Handler      { return h }
+
+// find returns the records at level whose message contains substr.
+func (h *logRecorder) find(level slog.Level, substr string) []slog.Record {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []slog.Record
+	for _, r := range h.records {
+		if r.Level == level && strings.Contains(r.Message, substr) {
+			out = append(out, r)
+		}
+	}
+	return out
 }
