@@ -40,6 +40,9 @@ const (
 	DefaultClockSkew = 60 * time.Second
 	// DefaultHTTPTimeout is the timeout of the default HTTP client.
 	DefaultHTTPTimeout = 10 * time.Second
+	// DefaultJWKSMaxAge is the longest the OP's JWKS is trusted after it
+	// was fetched (Config.JWKSMaxAge).
+	DefaultJWKSMaxAge = 24 * time.Hour
 )
 
 // Config configures a Client. New validates it, applies the documented
@@ -89,6 +92,12 @@ type Config struct {
 	// ClockSkew is the leeway for exp and iat checks. Default
 	// DefaultClockSkew (60 s). Negative values are an error.
 	ClockSkew time.Duration
+	// JWKSMaxAge is the longest the keys of one JWKS response are trusted.
+	// A Cache-Control max-age in the response (less its Age) shortens it,
+	// no-cache and no-store make it the 1 minute floor; see KeySet for what
+	// happens when the refetch fails. Default DefaultJWKSMaxAge (24 h);
+	// values under 1 minute are an error.
+	JWKSMaxAge time.Duration
 	// HTTPClient is used for every request to the OP (discovery, JWKS,
 	// token, revocation). Default: a client with a DefaultHTTPTimeout
 	// (10 s) timeout.
@@ -271,6 +280,9 @@ func withDefaults(cfg Config) Config {
 	if cfg.ClockSkew == 0 {
 		cfg.ClockSkew = DefaultClockSkew
 	}
+	if cfg.JWKSMaxAge == 0 {
+		cfg.JWKSMaxAge = DefaultJWKSMaxAge
+	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: DefaultHTTPTimeout}
 	}
@@ -339,6 +351,9 @@ func (cfg *Config) validate() error {
 	}
 	if cfg.ClockSkew < 0 {
 		errs = append(errs, errors.New("rp: ClockSkew must not be negative"))
+	}
+	if cfg.JWKSMaxAge < minJWKSMaxAge {
+		errs = append(errs, fmt.Errorf("rp: JWKSMaxAge must be at least %v", minJWKSMaxAge))
 	}
 	return errors.Join(errs...)
 }

@@ -34,8 +34,11 @@
 //	u, err := c.EndSessionURL(rp.LogoutParams{IDTokenHint: raw, State: s})
 //
 // The OP's signing keys are a [KeySet], cached and refetched (rate-limited)
-// on key rotation; the logout package verifies logout tokens with the same
-// KeySet. Only the algorithms in Config.SigningAlgs are accepted.
+// on key rotation and after a maximum age (the JWKS response's
+// Cache-Control max-age within 1 minute to Config.JWKSMaxAge, 24 h by
+// default), so removed keys stop being trusted; the logout package verifies
+// logout tokens with the same KeySet. Only the algorithms in
+// Config.SigningAlgs are accepted.
 //
 // Errors callers branch on are sentinels ([ErrState], [ErrIssuer],
 // [ErrInvalidIDToken], [ErrNoEndSessionEndpoint], [ErrNoRevocationEndpoint])

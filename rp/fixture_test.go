@@ -57,6 +57,9 @@ type fakeOP struct {
 	meta      map[string]any
 	jwks      []jose.JSONWebKey
 	jwksBlock chan struct{} // if non-nil, JWKS requests wait for it to close
+	jwksCache string        // Cache-Control of JWKS responses ("" for none)
+	jwksAge   string        // Age of JWKS responses ("" for none)
+	jwksFail  bool          // if set, the JWKS endpoint answers 503
 	idToken   string        // id_token of the next token response ("" for none)
 	tokenErr  string        // if set, the token endpoint answers this OAuth error
 	extra     map[string]any
@@ -137,13 +140,23 @@ func (op *fakeOP) serve(w http.ResponseWriter, r *http.Request) {
 	case "/jwks":
 		op.jwksHits.Add(1)
 		op.mu.Lock()
-		block := op.jwksBlock
+		block, cacheControl, age, fail := op.jwksBlock, op.jwksCache, op.jwksAge, op.jwksFail
 		body, _ := json.Marshal(jose.JSONWebKeySet{Keys: op.jwks})
 		op.mu.Unlock()
 		if block != nil {
 			<-block
 		}
+		if fail {
+			http.Error(w, "unavailable", http.StatusServiceUnavailable)
+			return
+		}
 		w.Header().Set("Content-Type", "application/json")
+		if cacheControl != "" {
+			w.Header().Set("Cache-Control", cacheControl)
+		}
+		if age != "" {
+			w.Header().Set("Age", age)
+		}
 		w.Write(body)
 	case "/token":
 		r.ParseForm()
@@ -188,6 +201,13 @@ func (op *fakeOP) setMeta(k string, v any) {
 		return
 	}
 	op.meta[k] = v
+}
+
+// setJWKS sets the OP's published keys and how the JWKS endpoint answers.
+func (op *fakeOP) setJWKS(keys []jose.JSONWebKey, cacheControl string, fail bool) {
+	op.mu.Lock()
+	defer op.mu.Unlock()
+	op.jwks, op.jwksCache, op.jwksFail = keys, cacheControl, fail
 }
 
 func (op *fakeOP) setIDToken(s string) {
