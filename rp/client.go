@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
@@ -107,6 +108,23 @@ type Config struct {
 	// Logger receives diagnostics. Default slog.Default(). Tokens are never
 	// logged.
 	Logger *slog.Logger
+	// DeferDiscovery lets New return a Client although discovery failed
+	// (the OP is down or unreachable at start), instead of an error.
+	// New still validates the Config and tries discovery once. Afterwards
+	// each call that needs the OP's metadata (Ready, Callback, Refresh,
+	// Revoke, and verifications with Keys) tries again, on demand and with
+	// backoff: after n failures in a row none before min(2ⁿ⁻¹ s, 1 min);
+	// concurrent calls share one attempt, and no goroutine works in the
+	// background. Until an attempt succeeds those calls, and Login,
+	// EndSessionURL and WriteEndSessionForm (which do no I/O and need a
+	// previous Ready), return an *UnavailableError matching
+	// ErrOPUnavailable; Metadata returns the zero Metadata and Discovered
+	// false. A discovery document that is wrong (another issuer, a missing
+	// or plain-http endpoint) is retried the same way, since the OP's
+	// configuration can be fixed without restarting the app; each failed
+	// attempt is logged at Error. Default false: New fails if discovery
+	// fails.
+	DeferDiscovery bool
 	// InsecureAllowHTTP accepts plain http for every URL that must
 	// otherwise use https (Issuer, RedirectURL, PostLogoutRedirectURL,
 	// EndSessionURL and every discovered endpoint), on any host. It is for
@@ -164,16 +182,32 @@ func (m Metadata) clone() Metadata {
 // concurrent use. Create it with New.
 type Client struct {
 	cfg      Config
-	meta     Metadata
-	oauth    oauth2.Config
 	keys     *KeySet
 	verifier *oidc.IDTokenVerifier
 	log      *slog.Logger
+
+	// op is what discovery found; nil until it succeeds (DeferDiscovery),
+	// then set once. provider returns it, retrying discovery if needed.
+	op        atomic.Pointer[provider]
+	discovery discovery
+
+	// meta and oauth remain for callback.go, which reads
+	// meta.AuthorizationResponseIssParameterSupported and calls
+	// oauth.Exchange; both are set in New and never change. TODO: remove
+	// both once Callback takes its provider from c.provider(ctx) after the
+	// state check and uses p.meta and p.oauth.
+	meta  Metadata
+	oauth tokenExchanger
 }
 
 // New validates cfg, runs OpenID Connect discovery for cfg.Issuer through
 // cfg.HTTPClient and returns a Client. All configuration problems are
 // reported at once, before any network access.
+//
+// If discovery fails, New returns the error, unless cfg.DeferDiscovery is
+// set: then it logs the error and returns a Client that retries discovery
+// when a call needs the OP (see Config.DeferDiscovery). New starts no
+// goroutine.
 func New(ctx context.Context, cfg Config) (*Client, error) {
 	cfg = withDefaults(cfg)
 	if err := cfg.validate(); err != nil {
@@ -182,43 +216,14 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	if cfg.InsecureAllowHTTP {
 		cfg.Logger.ErrorContext(ctx, "rp: plain http allowed for development (Config.InsecureAllowHTTP); never use this in production", "issuer", cfg.Issuer)
 	}
-	provider, err := oidc.NewProvider(oidc.ClientContext(ctx, cfg.HTTPClient), cfg.Issuer)
-	if err != nil {
-		return nil, fmt.Errorf("rp: discovery: %w", err)
-	}
-	var meta Metadata
-	if err := provider.Claims(&meta); err != nil {
-		return nil, fmt.Errorf("rp: discovery: %w", err)
-	}
-	if meta.Issuer != cfg.Issuer {
-		return nil, fmt.Errorf("rp: discovery: issuer %q does not match %q", meta.Issuer, cfg.Issuer)
-	}
-	if cfg.EndSessionURL != "" {
-		meta.EndSessionEndpoint = cfg.EndSessionURL
-	}
-	if err := meta.validate(cfg.InsecureAllowHTTP); err != nil {
+	p, err := discover(ctx, cfg)
+	if err != nil && !cfg.DeferDiscovery {
 		return nil, err
 	}
 
-	c := &Client{cfg: cfg, meta: meta, log: cfg.Logger}
-	c.oauth = oauth2.Config{
-		ClientID:     cfg.ClientID,
-		ClientSecret: cfg.ClientSecret,
-		Endpoint: oauth2.Endpoint{
-			AuthURL:   meta.AuthorizationEndpoint,
-			TokenURL:  meta.TokenEndpoint,
-			AuthStyle: oauth2.AuthStyleInHeader,
-		},
-		RedirectURL: cfg.RedirectURL,
-		Scopes:      cfg.Scopes,
-	}
-	if cfg.AuthMethod != AuthMethodBasic {
-		c.oauth.Endpoint.AuthStyle = oauth2.AuthStyleInParams
-	}
-	if cfg.AuthMethod == AuthMethodNone {
-		c.oauth.ClientSecret = ""
-	}
-	c.keys = newKeySet(meta.JWKSURL, cfg)
+	c := &Client{cfg: cfg, log: cfg.Logger}
+	c.oauth = tokenExchanger{c}
+	c.keys = newKeySet(c.jwksURL, cfg)
 	c.verifier = oidc.NewVerifier(cfg.Issuer, c.keys, &oidc.Config{
 		ClientID:             cfg.ClientID,
 		SupportedSigningAlgs: cfg.SigningAlgs,
@@ -226,6 +231,15 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		// ClockSkew so that exp gets exactly that leeway.
 		Now: func() time.Time { return cfg.Now().Add(-cfg.ClockSkew) },
 	})
+	if err != nil {
+		// Until Callback reads the discovered metadata, require RFC 9207's
+		// iss parameter: failing closed for an OP that does not send it.
+		c.meta.AuthorizationResponseIssParameterSupported = true
+		c.failed(ctx, err)
+		return c, nil
+	}
+	c.meta = p.meta
+	c.op.Store(p)
 	return c, nil
 }
 
@@ -410,11 +424,22 @@ func (c *Client) Config() Config {
 }
 
 // Metadata returns a copy of the OP metadata found by discovery. Its
-// EndSessionEndpoint is Config.EndSessionURL when that is set.
-func (c *Client) Metadata() Metadata { return c.meta.clone() }
+// EndSessionEndpoint is Config.EndSessionURL when that is set. It does no
+// I/O: before discovery has succeeded (Config.DeferDiscovery) it returns
+// the zero Metadata; Discovered tells the two apart and Ready retries.
+func (c *Client) Metadata() Metadata {
+	if p := c.op.Load(); p != nil {
+		return p.meta.clone()
+	}
+	return Metadata{}
+}
 
 // Keys returns the OP's signing key set, shared by every verification this
-// Client does. Other packages (logout tokens) verify with it too.
+// Client does. Other packages (logout tokens) verify with it too. It can be
+// taken before discovery has succeeded (Config.DeferDiscovery): until then
+// its jwks_uri is unknown, and a verification that needs it retries
+// discovery like any call that needs the OP, or fails with an
+// *UnavailableError.
 func (c *Client) Keys() *KeySet { return c.keys }
 
 // EncryptionRequired reports whether ID tokens must be encrypted (JWE),

@@ -68,7 +68,9 @@ type fakeOP struct {
 	revokes   []url.Values
 	revokeReq []*http.Request
 
-	jwksHits atomic.Int32
+	jwksHits      atomic.Int32
+	discoveryHits atomic.Int32
+	discoveryDown atomic.Bool // if set, discovery answers 503
 }
 
 func newFakeOP(t testing.TB) *fakeOP {
@@ -132,6 +134,11 @@ func ecKey(t testing.TB) *ecdsa.PrivateKey {
 func (op *fakeOP) serve(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Path {
 	case "/.well-known/openid-configuration":
+		op.discoveryHits.Add(1)
+		if op.discoveryDown.Load() {
+			http.Error(w, "starting", http.StatusServiceUnavailable)
+			return
+		}
 		op.mu.Lock()
 		body, _ := json.Marshal(op.meta)
 		op.mu.Unlock()

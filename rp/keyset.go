@@ -59,7 +59,7 @@ const minJWKSMaxAge = time.Minute
 // It starts no goroutine except for a fetch in progress, which outlives a
 // caller that gives up (for the others waiting) but no more than 30 s.
 type KeySet struct {
-	url     string
+	url     func(context.Context) (string, error) // jwks_uri, once discovered
 	client  *http.Client
 	now     func() time.Time
 	log     *slog.Logger
@@ -90,7 +90,7 @@ type fetch struct {
 	err  error
 }
 
-func newKeySet(jwksURL string, cfg Config) *KeySet {
+func newKeySet(jwksURL func(context.Context) (string, error), cfg Config) *KeySet {
 	k := &KeySet{
 		url:    jwksURL,
 		client: cfg.HTTPClient,
@@ -231,8 +231,14 @@ func (pk *publicKey) fits(alg jose.SignatureAlgorithm) bool {
 // refresh fetches the JWKS unless a fetch started less than MinJWKSRefresh
 // ago, and returns the keys to verify with: the fetched ones, or after a
 // failed fetch the cached ones while they are within their grace period.
-// Concurrent callers share one fetch.
+// Concurrent callers share one fetch. Before discovery has succeeded
+// (Config.DeferDiscovery) the jwks_uri is unknown and it fails with an
+// *UnavailableError.
 func (k *KeySet) refresh(ctx context.Context) ([]publicKey, error) {
+	jwksURL, err := k.url(ctx)
+	if err != nil {
+		return nil, err
+	}
 	k.mu.Lock()
 	f := k.inflight
 	if f == nil {
@@ -250,7 +256,7 @@ func (k *KeySet) refresh(ctx context.Context) ([]publicKey, error) {
 		go func() {
 			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), maxJWKSFetch)
 			defer cancel()
-			k.run(fctx, f)
+			k.run(fctx, jwksURL, f)
 		}()
 	}
 	k.mu.Unlock()
@@ -276,8 +282,8 @@ func (k *KeySet) usable(now time.Time) ([]publicKey, error) {
 	return nil, errors.New("JWKS expired")
 }
 
-func (k *KeySet) run(ctx context.Context, f *fetch) {
-	keys, maxAge, err := k.download(ctx)
+func (k *KeySet) run(ctx context.Context, jwksURL string, f *fetch) {
+	keys, maxAge, err := k.download(ctx, jwksURL)
 	k.mu.Lock()
 	now := k.now()
 	k.lastErr = err
@@ -292,9 +298,9 @@ func (k *KeySet) run(ctx context.Context, f *fetch) {
 	k.mu.Unlock()
 	if err != nil {
 		if f.err == nil {
-			k.log.ErrorContext(ctx, "rp: JWKS fetch failed; verifying with the keys fetched before", "jwks_uri", k.url, "until", stale, "err", err)
+			k.log.ErrorContext(ctx, "rp: JWKS fetch failed; verifying with the keys fetched before", "jwks_uri", jwksURL, "until", stale, "err", err)
 		} else {
-			k.log.ErrorContext(ctx, "rp: JWKS fetch failed", "jwks_uri", k.url, "err", err)
+			k.log.ErrorContext(ctx, "rp: JWKS fetch failed", "jwks_uri", jwksURL, "err", err)
 		}
 	}
 	close(f.done)
@@ -302,8 +308,8 @@ func (k *KeySet) run(ctx context.Context, f *fetch) {
 
 // download fetches and parses the JWKS and returns its keys and how long
 // they may be trusted.
-func (k *KeySet) download(ctx context.Context) ([]publicKey, time.Duration, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, k.url, nil)
+func (k *KeySet) download(ctx context.Context, jwksURL string) ([]publicKey, time.Duration, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, jwksURL, nil)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -319,10 +325,10 @@ func (k *KeySet) download(ctx context.Context) ([]publicKey, time.Duration, erro
 		return nil, 0, err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, 0, fmt.Errorf("%s: status %s", k.url, resp.Status)
+		return nil, 0, fmt.Errorf("%s: status %s", jwksURL, resp.Status)
 	}
 	if len(body) > maxJWKSBytes {
-		return nil, 0, fmt.Errorf("%s: JWKS larger than %d bytes", k.url, maxJWKSBytes)
+		return nil, 0, fmt.Errorf("%s: JWKS larger than %d bytes", jwksURL, maxJWKSBytes)
 	}
 	keys, err := parseJWKS(body)
 	if err != nil {

@@ -39,7 +39,8 @@ type LogoutParams struct {
 // appended. New refuses an endpoint whose query sets one of these itself,
 // so the request never carries two values of a logout parameter. It
 // returns ErrNoEndSessionEndpoint when the OP has no end-session endpoint;
-// the caller then logs out locally only.
+// the caller then logs out locally only. It does no I/O: before discovery
+// has succeeded (Config.DeferDiscovery) it returns an *UnavailableError.
 func (c *Client) EndSessionURL(p LogoutParams) (string, error) {
 	endpoint, params, err := c.endSession(p)
 	if err != nil {
@@ -88,7 +89,11 @@ func checkEndSessionQuery(name, endpoint string) error {
 
 // endSession returns the end-session endpoint and the logout parameters.
 func (c *Client) endSession(p LogoutParams) (string, url.Values, error) {
-	endpoint := c.meta.EndSessionEndpoint
+	op, err := c.current()
+	if err != nil {
+		return "", nil, err
+	}
+	endpoint := op.meta.EndSessionEndpoint
 	if endpoint == "" {
 		return "", nil, ErrNoEndSessionEndpoint
 	}
