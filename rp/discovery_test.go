@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/oidc-slo/slo/internal/testop"
+	"github.com/oidc-slo/slo/logout"
 	"github.com/oidc-slo/slo/rp"
 )
 
@@ -52,9 +53,10 @@ func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 
 // TestDeferDiscoveryOPStartsLater starts a client while nothing listens on
 // the OP's address, then the OP on that address: until discovery succeeds
-// every call that needs the OP fails with ErrOPUnavailable; the first call
-// after the backoff that needs the OP (here a signature verification, as
-// for a back-channel logout token) discovers it, and then the whole flow
+// every call that needs the OP fails with ErrOPUnavailable, a back-channel
+// logout token included (the logout verifier is built at start from
+// Keys); the first call after the backoff that needs the OP (here that
+// logout token's verification) discovers it, and then the whole flow
 // works.
 func TestDeferDiscoveryOPStartsLater(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -63,6 +65,14 @@ func TestDeferDiscoveryOPStartsLater(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close() // nothing listens there now: connection refused
+	op, err := testop.New(testop.Config{Issuer: "http://" + addr, Clients: []testop.Client{{
+		ID: "app", Secret: e2eSecret,
+		RedirectURIs: []string{e2eRedirect}, PostLogoutRedirectURIs: []string{e2eLoggedOut},
+	}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { op.Close() })
 
 	clk := &clock{}
 	clk.ns.Store(time.Now().UnixNano())
@@ -83,7 +93,12 @@ func TestDeferDiscoveryOPStartsLater(t *testing.T) {
 	if n := len(logs.find(slog.LevelError, "discovery failed")); n != 1 {
 		t.Errorf("%d discovery failures logged, want 1", n)
 	}
-	ks := c.Keys() // as logout.ProviderFromClient does at start
+	ks := c.Keys()
+	lv, err := logout.NewVerifier(logout.VerifierConfig{Providers: []logout.Provider{logout.ProviderFromClient(c)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logoutToken := op.SignLogoutToken(op.LogoutClaims("app", "alice", "sid-1"))
 
 	// Before the OP is up, and within the backoff: every call fails at
 	// once, without a request.
@@ -109,21 +124,25 @@ func TestDeferDiscoveryOPStartsLater(t *testing.T) {
 	st := &rp.LoginState{Issuer: "http://" + addr, State: "S", Nonce: "N", CodeVerifier: "verifier-verifier-verifier-verifier-verifier"}
 	_, err = c.Callback(t.Context(), url.Values{"state": {"S"}, "code": {"c"}, "iss": {"http://" + addr}}, st)
 	wantUnavailable(t, "Callback", err, time.Second)
-	_, err = ks.VerifySignature(t.Context(), "eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0.e30.c2ln")
+	_, err = ks.VerifySignature(t.Context(), op.SignIDToken(map[string]any{"iss": op.Issuer(), "sub": "alice", "aud": "app"}))
 	wantUnavailable(t, "KeySet.VerifySignature", err, time.Second)
+	// The back-channel handler answers 400 to this; the OP retries.
+	var ve *logout.ValidationError
+	if _, err = lv.Verify(t.Context(), logoutToken); !errors.As(err, &ve) || !errors.Is(err, rp.ErrOPUnavailable) {
+		t.Errorf("logout token: error = %v, want a *logout.ValidationError matching ErrOPUnavailable", err)
+	}
 	if n := transport.discovery.Load(); n != 1 {
 		t.Fatalf("%d discovery requests, want 1 (New's)", n)
 	}
 
 	// The OP comes up on that address.
-	op, err := testop.Start(testop.Config{Clients: []testop.Client{{
-		ID: "app", Secret: e2eSecret,
-		RedirectURIs: []string{e2eRedirect}, PostLogoutRedirectURIs: []string{e2eLoggedOut},
-	}}}, addr)
+	ln, err = net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatalf("starting the OP on %s: %v", addr, err)
 	}
-	t.Cleanup(func() { op.Close() })
+	srv := &http.Server{Handler: op}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
 	// Still within the backoff: no attempt.
 	clk.Advance(time.Second - time.Millisecond)
 	wantUnavailable(t, "Ready within the backoff", c.Ready(t.Context()), time.Millisecond)
@@ -131,11 +150,11 @@ func TestDeferDiscoveryOPStartsLater(t *testing.T) {
 		t.Fatalf("%d discovery requests within the backoff, want 1", n)
 	}
 
-	// After it, a verification retries discovery, then fetches the keys.
+	// After it, the OP's retried logout token is verified: the
+	// verification retries discovery, then fetches the keys.
 	clk.Advance(time.Millisecond)
-	tok := op.SignIDToken(map[string]any{"iss": op.Issuer(), "sub": "alice", "aud": "app"})
-	if _, err := ks.VerifySignature(t.Context(), tok); err != nil {
-		t.Fatalf("verification after the OP came up: %v", err)
+	if tok, err := lv.Verify(t.Context(), logoutToken); err != nil || tok.SID != "sid-1" {
+		t.Fatalf("logout token after the OP came up: %v", err)
 	}
 	if !c.Discovered() || c.Metadata().Issuer != op.Issuer() || transport.discovery.Load() != 2 {
 		t.Fatalf("Discovered = %v, Metadata.Issuer = %q, %d discovery requests", c.Discovered(), c.Metadata().Issuer, transport.discovery.Load())
