@@ -3,7 +3,6 @@ package rp_test
 import (
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -140,27 +139,8 @@ func TestKeySetExpiredRefetchShared(t *testing.T) {
 		t.Fatal(err)
 	}
 	op.clock.Advance(rp.DefaultJWKSMaxAge)
-	block := make(chan struct{})
-	op.mu.Lock()
-	op.jwksBlock = block
-	op.mu.Unlock()
 	const n = 16
-	var wg sync.WaitGroup
-	errs := make(chan error, n)
-	for range n {
-		wg.Go(func() {
-			_, err := ks.VerifySignature(t.Context(), tok)
-			errs <- err
-		})
-	}
-	close(block)
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Error(err)
-		}
-	}
+	verifyConcurrently(t, op, ks, tok, n)
 	if got := op.jwksHits.Load(); got != 2 {
 		t.Fatalf("JWKS fetched %d times, want 2 (one refetch for %d callers)", got, n)
 	}
