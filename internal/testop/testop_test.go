@@ -18,6 +18,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/oidc-slo/slo/internal/testop"
+	"github.com/oidc-slo/slo/internal/weborigin"
 )
 
 const (
@@ -425,6 +426,12 @@ func TestSessionState(t *testing.T) {
 	} {
 		if got := testop.Origin(in); got != want {
 			t.Errorf("Origin(%q) = %q, want %q", in, got, want)
+		}
+	}
+	// The OP computes origins as rp, logout and middleware do.
+	for _, in := range []string{"https://user@rp.example/cb", "ftp://rp.example/", "https://bücher.example/", "HTTPS://RP.example:443"} {
+		if got, want := testop.Origin(in), weborigin.Of(in); got != want {
+			t.Errorf("Origin(%q) = %q, weborigin.Of gives %q", in, got, want)
 		}
 	}
 }
