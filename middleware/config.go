@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/oidc-slo/slo/internal/weborigin"
@@ -225,8 +226,8 @@ type Auth struct {
 	csrf          *http.CrossOriginProtection
 	refreshing    refreshGroup
 
-	checkInterval time.Duration // Config.SessionCheckInterval
-	checkFrame    *checkFrame   // the OP's check_session_iframe; nil: no session check
+	checkInterval time.Duration              // Config.SessionCheckInterval
+	checkFrame    atomic.Pointer[checkFrame] // the OP's check_session_iframe, once discovered
 
 	backChannel  *logout.BackChannelHandler
 	frontChannel *logout.FrontChannelHandler
@@ -339,7 +340,7 @@ func New(cfg Config) (*Auth, error) {
 	if a.loginTTL == 0 {
 		a.loginTTL = 10 * time.Minute
 	}
-	a.checkFrame = newCheckFrame(cfg.Client.Metadata())
+	a.checkSessionFrame() // with the OP known, the check frame is made now
 	a.checkInterval = cmp.Or(cfg.SessionCheckInterval, defaultCheckInterval)
 	if a.checkInterval < minCheckInterval {
 		errs = append(errs, fmt.Errorf("middleware: SessionCheckInterval must be at least %v", minCheckInterval))

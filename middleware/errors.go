@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"html/template"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 	"unicode/utf8"
 
 	"github.com/oidc-slo/slo/rp"
@@ -56,7 +58,7 @@ func StatusCode(err error) int {
 	case errors.Is(err, ErrBadReturnTo), errors.Is(err, rp.ErrState), errors.Is(err, rp.ErrIssuer),
 		errors.Is(err, rp.ErrInvalidIDToken), errors.As(err, &ae):
 		return http.StatusBadRequest
-	case errors.Is(err, ErrStore):
+	case errors.Is(err, ErrStore), errors.Is(err, rp.ErrOPUnavailable):
 		return http.StatusServiceUnavailable
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return http.StatusServiceUnavailable
@@ -133,6 +135,10 @@ func (a *Auth) explain(err error) problem {
 	case errors.Is(err, ErrForbidden):
 		p.Title = "Access denied"
 		p.Message = "You are signed in at the identity provider, but this application does not let you in."
+	case errors.Is(err, rp.ErrOPUnavailable):
+		p.Title = "Sign-in is temporarily unavailable"
+		p.Message = "The identity provider cannot be reached right now. Please try again in a moment."
+		p.Retry = a.paths.login
 	case errors.Is(err, ErrStore), p.Status == http.StatusServiceUnavailable:
 		p.Title = "Temporarily unavailable"
 		p.Message = "The service cannot be reached right now. Please try again in a moment."
@@ -183,6 +189,17 @@ func (a *Auth) defaultErrorHandler(w http.ResponseWriter, r *http.Request, err e
 	if err := errorTmpl.Execute(w, p); err != nil {
 		a.logger.ErrorContext(r.Context(), "slo: writing the error page failed", slog.Any("error", err))
 	}
+}
+
+// opUnavailable answers a request that needs the OP before discovery
+// succeeded (rp.Config.DeferDiscovery): 503, with Retry-After.
+func (a *Auth) opUnavailable(w http.ResponseWriter, r *http.Request, err error) {
+	var ue *rp.UnavailableError
+	if errors.As(err, &ue) {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(ue.RetryAfter.Seconds()))))
+	}
+	a.logger.WarnContext(r.Context(), "slo: the OP is not available yet", slog.Any("error", err))
+	a.fail(w, r, err)
 }
 
 func (a *Auth) fail(w http.ResponseWriter, r *http.Request, err error) {

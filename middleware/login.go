@@ -50,6 +50,10 @@ func (a *Auth) LoginHandler() http.Handler {
 			http.Error(w, http.StatusText(http.StatusMethodNotAllowed), http.StatusMethodNotAllowed)
 			return
 		}
+		if err := a.client.Ready(r.Context()); err != nil {
+			a.opUnavailable(w, r, err)
+			return
+		}
 		if u := a.otherLoopbackHost(r); u != "" {
 			// The login cookie set here would never reach the callback,
 			// which is on RedirectURL's host: start on that host instead.
@@ -206,6 +210,11 @@ func (a *Auth) CallbackHandler() http.Handler {
 		default:
 			w.Header().Set("Allow", "GET, POST")
 			http.Error(w, http.StatusText(http.StatusMethodNotAllowed), http.StatusMethodNotAllowed)
+			return
+		}
+		if err := a.client.Ready(r.Context()); err != nil {
+			// Before the state is used: the browser may try again.
+			a.opUnavailable(w, r, err)
 			return
 		}
 		state := params.Get("state")

@@ -51,6 +51,10 @@ func (a *Auth) RecheckHandler() http.Handler {
 func (a *Auth) startRecheck(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	ctx := r.Context()
+	if err := a.client.Ready(ctx); err != nil {
+		a.opUnavailable(w, r, err)
+		return
+	}
 	if _, ok := a.checkSessionFrame(); !ok {
 		http.NotFound(w, r)
 		return

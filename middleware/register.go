@@ -12,7 +12,7 @@ import "net/http"
 //	GET  MetadataPath                    MetadataHandler
 //	     BackChannelPath                 BackChannelHandler (POST; it answers other methods with 405)
 //	     FrontChannelPath                FrontChannelHandler (GET, HEAD; likewise)
-//	GET  SessionCheckPath                SessionCheckHandler (if the OP has a check_session_iframe)
+//	GET  SessionCheckPath                SessionCheckHandler (if the OP has a check_session_iframe, or is not discovered yet)
 //	GET  SessionCheckPath + ".js"        SessionCheckScriptHandler (likewise)
 //	GET  SessionCheckPath + "/recheck"   RecheckHandler (likewise)
 //
@@ -29,7 +29,7 @@ func (a *Auth) Register(mux *http.ServeMux) {
 	mux.Handle("GET "+a.route(a.paths.metadata), a.MetadataHandler())
 	mux.Handle(a.route(a.paths.backChannel), a.BackChannelHandler())
 	mux.Handle(a.route(a.paths.frontChannel), a.FrontChannelHandler())
-	if _, ok := a.checkSessionFrame(); ok {
+	if _, ok := a.checkSessionFrame(); ok || !a.client.Discovered() {
 		mux.Handle("GET "+a.route(a.paths.sessionCheck), a.SessionCheckHandler())
 		mux.Handle("GET "+a.route(a.paths.sessionCheckScript), a.SessionCheckScriptHandler())
 		mux.Handle("GET "+a.route(a.paths.recheck), a.RecheckHandler())

@@ -31,7 +31,10 @@ type revoker struct {
 // revokeRefreshToken revokes the refresh token of s, if it has one and the
 // OP has a revocation endpoint, in the background.
 func (a *Auth) revokeRefreshToken(ctx context.Context, s *sessionstore.Session) {
-	if a.revoker.off || s == nil || s.Data.RefreshToken == "" || a.client.Metadata().RevocationEndpoint == "" {
+	if a.revoker.off || s == nil || s.Data.RefreshToken == "" {
+		return
+	}
+	if a.client.Discovered() && a.client.Metadata().RevocationEndpoint == "" {
 		return
 	}
 	select {

@@ -106,6 +106,11 @@ func (a *Auth) signOut(w http.ResponseWriter, r *http.Request) {
 		a.logger.InfoContext(ctx, "slo: signed out locally", slog.Any("session", s))
 	}
 
+	if err := a.client.Ready(ctx); err != nil {
+		// Signed out here; the OP cannot be told now.
+		a.opUnavailable(w, r, err)
+		return
+	}
 	p := rp.LogoutParams{IDTokenHint: hint}
 	if a.paths.loggedOut != "" {
 		p.State = rand.Text()

@@ -245,4 +245,4 @@ func (a *app) callAPI(w http.ResponseWriter, r *http.Request) {
 }
 
 // userinfoEndpoint is the OP's userinfo endpoint, the API the demo calls.
-func userinfoEndpoint(a *middleware.Auth) string { return "" }
+func userinfoEndpoint(a *middleware.Auth) string { return a.Client().Metadata().UserinfoEndpoint }

@@ -1,13 +1,13 @@
 package testop
 
 import (
+	"crypto/rand"
 	"html/template"
 	"maps"
-	"strconv"
-	"crypto/rand"
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
