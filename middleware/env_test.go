@@ -37,6 +37,7 @@ type env struct {
 	mu     sync.Mutex
 	events []logout.Event
 	logBuf bytes.Buffer // what the middleware logged, under mu
+	ended  bool         // the test ended: drop logs of background work, under mu
 }
 
 // logWriter tees the middleware's logs to the test output and e.logBuf.
@@ -44,8 +45,11 @@ type logWriter struct{ e *env }
 
 func (w logWriter) Write(p []byte) (int, error) {
 	w.e.mu.Lock()
+	defer w.e.mu.Unlock()
+	if w.e.ended {
+		return len(p), nil
+	}
 	w.e.logBuf.Write(p)
-	w.e.mu.Unlock()
 	return w.e.t.Output().Write(p)
 }
 
@@ -78,6 +82,11 @@ func newEnv(t *testing.T, o envOptions) *env {
 	t.Cleanup(func() { op.Close() })
 
 	e := &env{t: t, op: op}
+	t.Cleanup(func() {
+		e.mu.Lock()
+		e.ended = true
+		e.mu.Unlock()
+	})
 	mux := http.NewServeMux()
 	e.app = httptest.NewServer(mux)
 	t.Cleanup(e.app.Close)
