@@ -11,10 +11,10 @@ import (
 
 // Options configure one Hydra.
 type Options struct {
-	// Host is the issuer's host name. Default "localhost", so that Hydra's
-	// pages are cross-site to applications on 127.0.0.1, as they are in
-	// production. Hydra listens on 127.0.0.1 whatever the Host; it must
-	// resolve to it.
+	// Host is the issuer's host: "localhost" (the default), so that
+	// Hydra's pages are cross-site to applications on 127.0.0.1, as they
+	// are in production, or "127.0.0.1". Hydra listens on 127.0.0.1 either
+	// way.
 	Host string
 	// Subject is the user the login app signs in. Default "alice".
 	Subject string
@@ -27,10 +27,8 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Subject == "" {
 		o.Subject = "alice"
 	}
-	if o.Host != "localhost" {
-		if ip := net.ParseIP(o.Host); ip == nil || !ip.IsLoopback() {
-			return o, fmt.Errorf("hydraop: Host %q is neither localhost nor a loopback address", o.Host)
-		}
+	if o.Host != "localhost" && o.Host != "127.0.0.1" {
+		return o, fmt.Errorf("hydraop: Host %q is neither localhost nor 127.0.0.1, where Hydra listens", o.Host)
 	}
 	return o, nil
 }
