@@ -297,9 +297,9 @@ func jsString(s string) string {
 	return string(b)
 }
 
-// requireLoginRedirect checks that a answers a request for /private with
-// the cookie of an ended session by redirecting to its login, and that
-// the session is gone from its store.
+// requireLoginRedirect checks that a answers a browser's navigation to
+// /private with the cookie of an ended session by redirecting to its
+// login, and that the session is gone from its store.
 func requireLoginRedirect(t *testing.T, a *hydraApp, s hydraSession) {
 	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, a.url("/private"), nil)
@@ -307,6 +307,12 @@ func requireLoginRedirect(t *testing.T, a *hydraApp, s hydraSession) {
 		t.Fatal(err)
 	}
 	req.AddCookie(&http.Cookie{Name: a.cookieName(), Value: s.Cookie})
+	// A top-level navigation, as chromium sends it (apps may answer
+	// scripts without a redirect).
+	req.Header.Set("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")
+	req.Header.Set("Sec-Fetch-Mode", "navigate")
+	req.Header.Set("Sec-Fetch-Dest", "document")
+	req.Header.Set("Sec-Fetch-Site", "none")
 	c := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := c.Do(req)
 	if err != nil {
