@@ -50,7 +50,7 @@ type hydraAppSpec struct {
 	// noFrontChannel and noBackChannel leave that channel's URI out of the
 	// registration at Hydra (slo's registration JSON has both).
 	noFrontChannel, noBackChannel bool
-	// strict leaves slo's defaults alone: no AllowLogoutTokensWithoutExp.
+	// strict leaves slo's defaults alone: no Verifier.AllowMissingExp.
 	strict bool
 	// frontAfterBack holds front-channel requests until the app has
 	// answered a back-channel call, so that the back channel is the one

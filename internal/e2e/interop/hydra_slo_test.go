@@ -19,7 +19,7 @@ import (
 // sloSettings are the slo settings a Hydra test varies: exactly what the
 // README tells users to set for Hydra.
 type sloSettings struct {
-	// allowMissingExp is middleware.Config.AllowLogoutTokensWithoutExp:
+	// allowMissingExp is middleware.Config.Verifier.AllowMissingExp:
 	// Hydra v2.3.0's logout tokens have no exp (ory/hydra#4035).
 	allowMissingExp bool
 }
@@ -57,8 +57,8 @@ func newSLO(t *testing.T, a *hydraApp, issuer string, s sloSettings) http.Handle
 			defer a.mu.Unlock()
 			a.events = append(a.events, ev)
 		},
-		Logger:                      logger,
-		AllowLogoutTokensWithoutExp: s.allowMissingExp,
+		Logger:   logger,
+		Verifier: logout.VerifierConfig{AllowMissingExp: s.allowMissingExp},
 	})
 	if err != nil {
 		t.Fatalf("%s: middleware.New: %v", a.name, err)

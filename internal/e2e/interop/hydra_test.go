@@ -29,11 +29,11 @@ import (
 //   - TestHydraLoginAfterLogoutChromium: a stale tab after the logout, a
 //     fresh login, and a second logout.
 //   - TestHydraLogoutTokenWithoutExp: Hydra's logout tokens, refused by
-//     default and accepted with AllowLogoutTokensWithoutExp.
+//     default and accepted with Verifier.AllowMissingExp.
 //
 // The apps are registered at Hydra from their own registration JSON. The
 // one slo setting Hydra needs is middleware.Config's
-// AllowLogoutTokensWithoutExp: its logout tokens have no exp
+// Verifier.AllowMissingExp: its logout tokens have no exp
 // (ory/hydra#4035); they are typed "JWT", which slo's default accepts.
 
 // hydraTimeout bounds the browser work of one Hydra test.
@@ -287,7 +287,7 @@ func eventsNamed(op *hydraop.Server, name string) []hydraop.Event {
 // TestHydraLogoutTokenWithoutExp: what Hydra v2.3.0 sends to a
 // back-channel URI (typ JWT, no exp: ory/hydra#4035), refused with 400 by
 // slo's default and accepted with the one setting the README names,
-// middleware.Config.AllowLogoutTokensWithoutExp. No browser: both apps
+// middleware.Config.Verifier.AllowMissingExp. No browser: both apps
 // register their back-channel URI only, so Hydra's logout is redirects.
 func TestHydraLogoutTokenWithoutExp(t *testing.T) {
 	op, apps := startHydra(t,
@@ -358,7 +358,7 @@ func TestHydraLogoutTokenWithoutExp(t *testing.T) {
 		t.Errorf("%s: session gone after a refused logout token: %v", strict.name, err)
 	}
 
-	// AllowLogoutTokensWithoutExp: accepted; the session ends.
+	// Verifier.AllowMissingExp: accepted; the session ends.
 	if ev := backChannelDone(t, op, compat); ev.Name != "backchannel.success" {
 		t.Errorf("%s: Hydra logged %+v, want backchannel.success", compat.name, ev)
 	}
