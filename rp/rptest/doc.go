@@ -23,10 +23,10 @@
 // client secret given separately:
 //
 //	op := rptest.NewServer(rptest.Options{})
-//	defer op.Close()
+//	t.Cleanup(op.Close)
 //	mux := http.NewServeMux()
 //	app := httptest.NewServer(mux)
-//	defer app.Close()
+//	t.Cleanup(app.Close)
 //	client, err := rp.New(ctx, rp.Config{
 //		Issuer:       op.Issuer(),
 //		ClientID:     "my-app",
@@ -74,10 +74,10 @@
 // iframes; GET those with the browser to test front-channel logout. A
 // sign-out started in the application (RP-Initiated Logout) reaches the
 // OP's end-session endpoint in the browser; the OP does the same there,
-// and [Server.Logouts] tells what it did. The browser stops at the OP's
-// front-channel logout page, which needs JavaScript: GET the Logout's
-// FrontChannelURLs and then its PostLogoutRedirectURL to go on as a
-// browser would.
+// and [Server.Logouts] tells what it did. When an application registered
+// a frontchannel_logout_uri, the browser stops at the OP's front-channel
+// logout page, which needs JavaScript: GET the Logout's FrontChannelURLs
+// and then its PostLogoutRedirectURL to go on as a browser would.
 //
 // # Negative tests
 //

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/oidc-slo/slo/internal/testop"
@@ -104,8 +105,8 @@ func (s *Server) SendLogoutToken(ctx context.Context, clientID, token string) De
 
 func convertLogout(lo testop.Logout) Logout {
 	out := Logout{
-		SIDs:                  lo.SIDs,
-		FrontChannelURLs:      lo.FrontChannelURLs,
+		SIDs:                  slices.Clone(lo.SIDs),
+		FrontChannelURLs:      slices.Clone(lo.FrontChannelURLs),
 		PostLogoutRedirectURL: lo.PostLogoutRedirectURI,
 	}
 	for _, d := range lo.Deliveries {

@@ -1,8 +1,12 @@
 package rptest_test
 
 import (
+	"fmt"
+	"io"
+	"log"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"reflect"
 	"slices"
@@ -191,5 +195,37 @@ func TestSendLogoutToken(t *testing.T) {
 		if d.Status != 0 || d.Err == nil || !strings.Contains(d.Err.Error(), tt.want) || !strings.HasPrefix(d.Err.Error(), "rptest: ") {
 			t.Errorf("%s: delivery %+v, want an error about %s", tt.client, d, tt.want)
 		}
+	}
+}
+
+// TestHTTPClient: back-channel POSTs to an application served over TLS by
+// httptest need Options.HTTPClient set to that server's client.
+func TestHTTPClient(t *testing.T) {
+	app := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusOK)
+	}))
+	app.Config.ErrorLog = log.New(io.Discard, "", 0) // the untrusted handshakes
+	app.StartTLS()
+	t.Cleanup(app.Close)
+	c := rptest.Client{ClientID: "app", RedirectURIs: []string{app.URL + "/cb"}, BackChannelLogoutURI: app.URL + "/bc"}
+	for _, trusted := range []bool{false, true} {
+		t.Run(fmt.Sprint("trusted=", trusted), func(t *testing.T) {
+			opts := rptest.Options{Logger: slog.New(slog.DiscardHandler)}
+			if trusted {
+				opts.HTTPClient = app.Client()
+			}
+			op := newServer(t, opts)
+			if err := op.Register(c); err != nil {
+				t.Fatal(err)
+			}
+			flow{op: op, client: c, browser: rptest.NewBrowser()}.idToken(t)
+			lo := op.EndSession(t.Context(), "alice")
+			sent := op.SendLogoutToken(t.Context(), "app", op.LogoutToken("app", "alice", ""))
+			for _, d := range []rptest.Delivery{lo.BackChannel[0], sent} {
+				if ok := d.Status == http.StatusOK && d.Err == nil; ok != trusted {
+					t.Errorf("delivery %+v with the application's client = %v", d, trusted)
+				}
+			}
+		})
 	}
 }
