@@ -32,7 +32,7 @@ type Delivery struct {
 // Logout is one logout that the OP carried out: the OP sessions it ended
 // and how it told the applications that had signed in through them.
 type Logout struct {
-	// SIDs are the sids of the OP sessions ended.
+	// SIDs are the sids of the OP sessions ended, sorted.
 	SIDs []string
 	// BackChannel holds one Delivery per application with a
 	// backchannel_logout_uri, made before the call that ended the
@@ -105,7 +105,7 @@ func (s *Server) SendLogoutToken(ctx context.Context, clientID, token string) De
 
 func convertLogout(lo testop.Logout) Logout {
 	out := Logout{
-		SIDs:                  slices.Clone(lo.SIDs),
+		SIDs:                  slices.Sorted(slices.Values(lo.SIDs)),
 		FrontChannelURLs:      slices.Clone(lo.FrontChannelURLs),
 		PostLogoutRedirectURL: lo.PostLogoutRedirectURI,
 	}

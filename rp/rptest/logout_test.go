@@ -108,6 +108,14 @@ func TestEndSessionBySID(t *testing.T) {
 	if left := op.SIDs("alice"); !slices.Equal(left, sids[:1]) {
 		t.Errorf("left %v, want %v", left, sids[:1])
 	}
+	// Ending by subject ends the rest, reported in sid order.
+	for range 3 {
+		flow{op: op, client: c, browser: rptest.NewBrowser()}.idToken(t)
+	}
+	all := op.SIDs("alice")
+	if lo := op.EndSession(t.Context(), "alice"); len(lo.SIDs) != 4 || !slices.Equal(lo.SIDs, all) {
+		t.Errorf("EndSession(sub) ended %v, want %v", lo.SIDs, all)
+	}
 }
 
 // TestEndSessionUnreachable: a back-channel URI that does not answer is
