@@ -1,5 +1,5 @@
 // Command demo runs slo end to end on loopback: one OpenID Provider (slo's
-// internal test OP) and two small applications that log in through it and
+// test OP, rp/rptest) and two small applications that log in through it and
 // share single logout. Signing out of one application ends the session at
 // the OP, which then ends the other application's session through
 // back-channel and front-channel logout.
@@ -30,10 +30,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/oidc-slo/slo/internal/testop"
 	"github.com/oidc-slo/slo/logout"
 	"github.com/oidc-slo/slo/middleware"
 	"github.com/oidc-slo/slo/rp"
+	"github.com/oidc-slo/slo/rp/rptest"
 	"github.com/oidc-slo/slo/sessionstore"
 )
 
@@ -66,12 +66,11 @@ type app struct {
 	api  string // a protected API to call with the session's access token
 }
 
-// runDemo starts the test OP and two apps, all on loopback ports.
+// runDemo starts the test OP and two apps, all on loopback ports. The OP
+// is on localhost and the apps on 127.0.0.1: different sites, as an OP and
+// its applications usually are.
 func runDemo(ctx context.Context) error {
-	op, err := testop.Start(testop.Config{}, "localhost:0")
-	if err != nil {
-		return err
-	}
+	op := rptest.NewServer(rptest.Options{Host: "localhost"})
 	defer op.Close()
 
 	var apps []*app
@@ -83,24 +82,21 @@ func runDemo(ctx context.Context) error {
 		a := &app{name: name, ln: ln, base: "http://" + ln.Addr().String()}
 		clientID := "demo-app-" + strings.ToLower(name)
 		secret := "secret-" + strings.ToLower(name)
-		if err := op.AddClient(testop.Client{
-			ID:                                clientID,
-			Secret:                            secret,
-			RedirectURIs:                      []string{a.base + "/callback"},
-			PostLogoutRedirectURIs:            []string{a.base + "/logged-out"},
-			FrontChannelLogoutURIs:            []string{a.base + "/frontchannel-logout"},
-			FrontChannelLogoutSessionRequired: true,
-			BackChannelLogoutURI:              a.base + "/backchannel-logout",
-			BackChannelLogoutSessionRequired:  true,
-		}); err != nil {
-			return err
-		}
 		if a.auth, err = newAuth(ctx, op.Issuer(), clientID, secret, a.base, "slo_"+strings.ToLower(name)); err != nil {
 			return err
 		}
-		// The test OP's userinfo endpoint stands for an API that checks
-		// the access token.
-		a.api = op.Issuer() + testop.PathUserinfo
+		// Register the app at the OP as an operator would: with the
+		// registration document it serves at /.well-known/oidc-client.
+		reg, err := json.Marshal(a.auth.Registration())
+		if err != nil {
+			return err
+		}
+		if err := op.RegisterJSON(reg, secret); err != nil {
+			return err
+		}
+		// The OP's userinfo endpoint stands for an API that checks the
+		// access token.
+		a.api = userinfoEndpoint(a.auth)
 		apps = append(apps, a)
 	}
 

@@ -23,11 +23,20 @@
 //     delivery (errata 1 logout tokens, or the pre-2023 form with
 //     Config.LegacyLogoutTokens), Front-Channel Logout iframes and the
 //     Session Management check_session_iframe.
+//   - Client authentication as registered (Client.TokenEndpointAuthMethod),
+//     profile claims per subject that can change at run time (SetProfile),
+//     and a record of every logout (Logouts, EndSessionLogout): the sids
+//     ended, the back-channel deliveries, the front-channel URLs and the
+//     post-logout redirect.
 //   - Minting for negative tests: SignIDToken, SignLogoutToken and
 //     LogoutClaims with options for the algorithm (including "none"), a
 //     foreign key (ForeignKey), arbitrary JOSE headers, no kid, and JWE
 //     wrapping; SetIDTokenHook and SetIDTokenSignOptions tamper with the ID
 //     tokens the token endpoint issues.
+//
+// Package rp/rptest is the public, stable face of this OP for the tests of
+// slo's users; what only slo's own tests need (forging, key rotation, hooks)
+// stays here.
 //
 // Not implemented: consent, max_age and acr_values (ignored), response
 // modes other than query, request objects, dynamic registration, pairwise

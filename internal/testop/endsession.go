@@ -10,11 +10,44 @@ import (
 	"strings"
 )
 
+// Logout is one logout carried out by the OP: the OP sessions it ended and
+// how it told the clients that had logged in through them.
+type Logout struct {
+	// SIDs are the sids of the OP sessions ended, in no particular order.
+	SIDs []string
+	// Deliveries are the back-channel deliveries, made before the browser
+	// (if any) was sent on.
+	Deliveries []Delivery
+	// FrontChannelURLs are the frontchannel_logout_uri values, with iss and
+	// sid for clients that require them, that the OP's logout page loads
+	// in iframes; for EndSession nobody loads them.
+	FrontChannelURLs []string
+	// PostLogoutRedirectURI is where the end-session endpoint sent the
+	// browser (after the front-channel page, if there was one), with its
+	// state; empty for EndSession, or when none was validly requested.
+	PostLogoutRedirectURI string
+}
+
+// Logouts returns every logout that ended at least one OP session so far,
+// from the end-session endpoint or EndSession, oldest first.
+func (op *OP) Logouts() []Logout {
+	op.mu.Lock()
+	defer op.mu.Unlock()
+	return slices.Clone(op.logouts)
+}
+
 // EndSession ends every OP session whose sid or subject equals sidOrSub, as
 // if the user had logged out at the OP in another browser, and returns the
 // back-channel deliveries made (synchronously). Front-channel logout needs
-// a browser and does not happen.
+// a browser and does not happen; EndSessionLogout also returns the
+// front-channel URLs.
 func (op *OP) EndSession(ctx context.Context, sidOrSub string) []Delivery {
+	return op.EndSessionLogout(ctx, sidOrSub).Deliveries
+}
+
+// EndSessionLogout is EndSession returning the whole Logout, front-channel
+// URLs included; nobody loads them. Its zero value means no session ended.
+func (op *OP) EndSessionLogout(ctx context.Context, sidOrSub string) Logout {
 	op.mu.Lock()
 	var ended []*opSession
 	for _, s := range op.sessions {
@@ -23,23 +56,37 @@ func (op *OP) EndSession(ctx context.Context, sidOrSub string) []Delivery {
 		}
 	}
 	op.mu.Unlock()
-	targets, _ := op.endSessions(ended)
-	return op.deliverBackChannel(ctx, targets)
+	lo, targets := op.endSessions(ended)
+	lo.Deliveries = op.deliverBackChannel(ctx, targets)
+	op.recordLogout(lo)
+	return lo
+}
+
+// recordLogout keeps lo for Logouts if it ended a session.
+func (op *OP) recordLogout(lo Logout) {
+	if len(lo.SIDs) == 0 {
+		return
+	}
+	op.mu.Lock()
+	defer op.mu.Unlock()
+	op.logouts = append(op.logouts, lo)
 }
 
 // endSessions removes the sessions, revokes their refresh tokens (except
-// offline_access ones) and returns whom to notify: back-channel targets
-// and front-channel iframe URLs.
-func (op *OP) endSessions(ss []*opSession) ([]backChannelTarget, []string) {
+// offline_access ones) and returns whom to notify: the Logout with the
+// ended sids and the front-channel iframe URLs, and the back-channel
+// targets.
+func (op *OP) endSessions(ss []*opSession) (Logout, []backChannelTarget) {
 	op.mu.Lock()
 	defer op.mu.Unlock()
+	var lo Logout
 	var targets []backChannelTarget
-	var frames []string
 	for _, s := range ss {
 		if op.sessions[s.id] != s {
 			continue // already ended
 		}
 		delete(op.sessions, s.id)
+		lo.SIDs = append(lo.SIDs, s.sid)
 		op.endedStates[s.browserState] = true
 		for rt, g := range op.refresh {
 			if g.sessionID == s.id && !slices.Contains(strings.Fields(g.scope), "offline_access") {
@@ -60,11 +107,11 @@ func (op *OP) endSessions(ss []*opSession) ([]backChannelTarget, []string) {
 				targets = append(targets, backChannelTarget{client: c, sub: s.sub, sid: s.sid})
 			}
 			for _, u := range c.FrontChannelLogoutURIs {
-				frames = append(frames, op.frontChannelURL(c, u, s.sid))
+				lo.FrontChannelURLs = append(lo.FrontChannelURLs, op.frontChannelURL(c, u, s.sid))
 			}
 		}
 	}
-	return targets, frames
+	return lo, targets
 }
 
 // handleEndSession is the RP-Initiated Logout 1.0 end_session_endpoint (GET
@@ -138,9 +185,12 @@ func (op *OP) handleEndSession(w http.ResponseWriter, r *http.Request) {
 		}
 		op.mu.Unlock()
 	}
-	targets, frames := op.endSessions(ended)
+	lo, targets := op.endSessions(ended)
+	frames := lo.FrontChannelURLs
 	// A browser that goes away must not cut the notifications short.
-	op.deliverBackChannel(context.WithoutCancel(r.Context()), targets)
+	lo.Deliveries = op.deliverBackChannel(context.WithoutCancel(r.Context()), targets)
+	lo.PostLogoutRedirectURI = redirect
+	op.recordLogout(lo)
 
 	op.setCookie(w, SessionCookieName, "", true)
 	op.setCookie(w, BrowserStateCookieName, rand.Text(), false)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -50,8 +51,10 @@ type Config struct {
 	// Default "alice".
 	User string
 	// Profiles are claims per subject, added to ID tokens and userinfo
-	// responses (name, email, ...). Default: name, email and
+	// responses (name, email, ...); they never replace the claims the OP
+	// sets itself (iss, sub, aud, sid, ...). Default: name, email and
 	// email_verified for alice, bob and carol; an empty map gives none.
+	// SetProfile changes them later.
 	Profiles map[string]map[string]any
 	// AccessTokenTTL is the expires_in of access tokens. Default 1h.
 	AccessTokenTTL time.Duration
@@ -117,6 +120,12 @@ type Client struct {
 	// BackChannelLogoutSessionRequired asks for sid in logout tokens (this OP
 	// always sends it).
 	BackChannelLogoutSessionRequired bool
+	// TokenEndpointAuthMethod, if set, is the only client authentication
+	// the token and revocation endpoints accept from the client:
+	// client_secret_basic or client_secret_post (both need Secret), or none
+	// (no Secret). Empty accepts either secret method for a client with a
+	// Secret, and none for a client without.
+	TokenEndpointAuthMethod string
 	// IDTokenSigningAlg is RS256 (default), ES256 or HS256 (keyed with
 	// Secret; go-jose refuses to verify HS256 with a key under 32 bytes).
 	// Logout tokens for the client are signed the same way.
@@ -143,6 +152,7 @@ type OP struct {
 	mu          sync.Mutex
 	clients     map[string]Client
 	user        string
+	profiles    map[string]map[string]any
 	nextSID     []string
 	sessions    map[string]*opSession // by session cookie value
 	codes       map[string]*authCode
@@ -152,6 +162,7 @@ type OP struct {
 	idTokenHook func(claims, header map[string]any)
 	idTokenOpts []SignOption
 	deliveries  []Delivery
+	logouts     []Logout
 	// endedStates are browser states of ended sessions; a browser still
 	// holding one in its cookie gets a fresh anonymous state.
 	endedStates map[string]bool
@@ -226,6 +237,7 @@ func New(cfg Config) (*OP, error) {
 		logger:      cfg.Logger,
 		clients:     make(map[string]Client),
 		user:        cfg.User,
+		profiles:    make(map[string]map[string]any, len(cfg.Profiles)),
 		sessions:    make(map[string]*opSession),
 		codes:       make(map[string]*authCode),
 		refresh:     make(map[string]*grant),
@@ -239,7 +251,11 @@ func New(cfg Config) (*OP, error) {
 	for _, c := range cfg.Clients {
 		op.AddClient(c) //nolint:errcheck // validated above
 	}
+	for sub, claims := range cfg.Profiles {
+		op.profiles[sub] = maps.Clone(claims)
+	}
 	op.cfg.Clients = nil
+	op.cfg.Profiles = nil
 	op.routes()
 	return op, nil
 }
@@ -323,6 +339,19 @@ func (c Client) validate() error {
 			errs = append(errs, fmt.Errorf("testop: client %q: %q must be an absolute URI without fragment", c.ID, raw))
 		}
 	}
+	switch c.TokenEndpointAuthMethod {
+	case "":
+	case "client_secret_basic", "client_secret_post":
+		if c.Secret == "" {
+			errs = append(errs, fmt.Errorf("testop: client %q: %s needs a Secret", c.ID, c.TokenEndpointAuthMethod))
+		}
+	case "none":
+		if c.Secret != "" {
+			errs = append(errs, fmt.Errorf("testop: client %q: token_endpoint_auth_method none takes no Secret", c.ID))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("testop: client %q: unsupported TokenEndpointAuthMethod %q", c.ID, c.TokenEndpointAuthMethod))
+	}
 	switch c.alg() {
 	case "RS256", "ES256":
 	case "HS256":
@@ -369,8 +398,27 @@ func defaultProfiles() map[string]map[string]any {
 	}
 }
 
-// profile returns the profile claims of sub.
-func (op *OP) profile(sub string) map[string]any { return op.cfg.Profiles[sub] }
+// profile returns the profile claims of sub. The map is never modified
+// afterwards (SetProfile replaces it), so callers may range over it without
+// holding op.mu.
+func (op *OP) profile(sub string) map[string]any {
+	op.mu.Lock()
+	defer op.mu.Unlock()
+	return op.profiles[sub]
+}
+
+// SetProfile replaces the profile claims of sub (name, email, ...), which
+// ID tokens and userinfo responses issued from now on carry; nil removes
+// them. The OP keeps a shallow copy of claims.
+func (op *OP) SetProfile(sub string, claims map[string]any) {
+	op.mu.Lock()
+	defer op.mu.Unlock()
+	if claims == nil {
+		delete(op.profiles, sub)
+		return
+	}
+	op.profiles[sub] = maps.Clone(claims)
+}
 
 // SetUser sets the subject that the next login (a browser without an OP
 // session) authenticates as.

@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/url"
 	"strings"
@@ -94,7 +95,8 @@ func (op *OP) handleToken(w http.ResponseWriter, r *http.Request) {
 }
 
 // authenticateClient applies client_secret_basic, client_secret_post or,
-// for public clients, none (RFC 6749 §2.3.1).
+// for public clients, none (RFC 6749 §2.3.1); a client registered with a
+// TokenEndpointAuthMethod must use that one.
 func (op *OP) authenticateClient(w http.ResponseWriter, r *http.Request) (Client, *tokenError) {
 	id, secret, basic := r.BasicAuth()
 	if basic {
@@ -115,8 +117,17 @@ func (op *OP) authenticateClient(w http.ResponseWriter, r *http.Request) (Client
 	if basic {
 		w.Header().Set("WWW-Authenticate", `Basic realm="testop"`)
 	}
+	method := "none"
+	switch {
+	case basic:
+		method = "client_secret_basic"
+	case secret != "":
+		method = "client_secret_post"
+	}
 	switch {
 	case !ok:
+		return Client{}, bad
+	case c.TokenEndpointAuthMethod != "" && c.TokenEndpointAuthMethod != method:
 		return Client{}, bad
 	case c.Secret == "":
 		if secret != "" || basic {
@@ -183,7 +194,12 @@ type tokenResponse struct {
 
 func (op *OP) issueTokens(c Client, g *grant, nonce string) (*tokenResponse, error) {
 	now := op.cfg.Now()
-	claims := map[string]any{
+	// Profile claims first: they never replace the OP's own.
+	claims := maps.Clone(op.profile(g.sub))
+	if claims == nil {
+		claims = map[string]any{}
+	}
+	for k, v := range map[string]any{
 		"iss":       op.cfg.Issuer,
 		"sub":       g.sub,
 		"aud":       c.ID,
@@ -192,12 +208,13 @@ func (op *OP) issueTokens(c Client, g *grant, nonce string) (*tokenResponse, err
 		"exp":       now.Add(op.cfg.IDTokenTTL).Unix(),
 		"auth_time": g.authTime.Unix(),
 		"sid":       g.sid,
+	} {
+		claims[k] = v
 	}
+	delete(claims, "acr")
+	delete(claims, "nonce")
 	if g.acr != "" {
 		claims["acr"] = g.acr
-	}
-	for k, v := range op.profile(g.sub) {
-		claims[k] = v
 	}
 	if nonce != "" {
 		claims["nonce"] = nonce
@@ -273,10 +290,11 @@ func (op *OP) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "invalid token", http.StatusUnauthorized)
 		return
 	}
-	claims := map[string]any{"sub": g.sub}
-	for k, v := range op.profile(g.sub) {
-		claims[k] = v
+	claims := maps.Clone(op.profile(g.sub))
+	if claims == nil {
+		claims = map[string]any{}
 	}
+	claims["sub"] = g.sub
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(claims) //nolint:errcheck
 }
