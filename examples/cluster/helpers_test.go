@@ -18,18 +18,13 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/oidc-slo/slo/internal/redistest"
 	"github.com/oidc-slo/slo/internal/testop"
 )
 
 // skipOrFail skips the test for a missing service or binary, or fails it
 // in CI.
-func skipOrFail(t testing.TB, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf(format, args...)
-	}
-	t.Skipf(format, args...)
-}
+var skipOrFail = redistest.SkipOrFail
 
 // redisAddr is the shared Redis server; REDIS_ADDR overrides.
 func redisAddr() string {
@@ -95,7 +90,7 @@ func newSharedStore(t *testing.T, kind string) sharedStore {
 		prefix := "slo_cluster_" + suffix + "_"
 		t.Cleanup(func() {
 			defer pool.Close()
-			for _, tbl := range []string{prefix + "sessions", prefix + "replay"} {
+			for _, tbl := range []string{prefix + "sessions", prefix + "sessions_logouts", prefix + "single_use"} {
 				if _, err := pool.Exec(context.Background(), "DROP TABLE IF EXISTS "+pgx.Identifier{tbl}.Sanitize()); err != nil {
 					t.Errorf("dropping %s: %v", tbl, err)
 				}

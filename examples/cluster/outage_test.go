@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/oidc-slo/slo/internal/redistest"
 )
 
 // TestRedisOutage stops the Redis server under a running replica and starts
@@ -15,7 +17,7 @@ import (
 // is back, the same replica, middleware and Redis client work again.
 func TestRedisOutage(t *testing.T) {
 	ctx := t.Context()
-	srv := startRedisServer(t)
+	srv := redistest.Start(t)
 	op := startOP(t)
 	app := httptest.NewUnstartedServer(nil)
 	public := "http://" + app.Listener.Addr().String()
@@ -23,7 +25,7 @@ func TestRedisOutage(t *testing.T) {
 
 	// No retries and short timeouts: after the restart the very first
 	// command must succeed on its own.
-	b, err := openBackend(ctx, "redis://"+srv.addr()+"/0?max_retries=-1&dial_timeout=1s&read_timeout=1s&write_timeout=1s", "")
+	b, err := openBackend(ctx, "redis://"+srv.Addr()+"/0?max_retries=-1&dial_timeout=1s&read_timeout=1s&write_timeout=1s", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +33,7 @@ func TestRedisOutage(t *testing.T) {
 	logs := newLogRecorder()
 	r, err := newReplica(ctx, appConfig{
 		Name: "r", Issuer: op.Issuer(), ClientID: "app", ClientSecret: "app-secret",
-		PublicURL: public, Key: randomKey(), Store: b.Store, ReplayCache: b.Replay,
+		PublicURL: public, Key: randomKey(), Store: b.Store, SingleUse: b.SingleUse,
 		Logger: slog.New(logs),
 	})
 	if err != nil {
@@ -78,7 +80,7 @@ func TestRedisOutage(t *testing.T) {
 	}
 	st := login()
 
-	srv.stop()
+	srv.Stop()
 	logs.take()
 
 	t.Run("RequireLogin fails closed with 503", func(t *testing.T) {
@@ -122,7 +124,7 @@ func TestRedisOutage(t *testing.T) {
 		if code == http.StatusOK || strings.HasSuffix(final, "/whoami") {
 			t.Errorf("login with Redis down ended at %d %s, want a refusal", code, final)
 		}
-		if !hasError(logs.take(), "replay cache failed") {
+		if !hasError(logs.take(), "single-use check failed") {
 			t.Error("no Error log for the refused login")
 		}
 	})
@@ -130,7 +132,7 @@ func TestRedisOutage(t *testing.T) {
 		t.FailNow()
 	}
 
-	srv.start() // same port, no data
+	srv.Restart() // same port, no data
 	logs.take()
 
 	// The session was in the old server's memory only: the same cookie is

@@ -187,7 +187,7 @@ func testReplicas(t *testing.T, bin, kind string) {
 	}
 
 	// The login state was consumed on r2: replaying the callback request,
-	// login cookie included, on r1 is refused by the shared replay cache.
+	// login cookie included, on r1 is refused by the shared SingleUse.
 	rt.mu.Lock()
 	cbURL, cbCookie := rt.callbackURL, rt.callbackCookie
 	rt.mu.Unlock()
@@ -235,7 +235,7 @@ func testReplicas(t *testing.T, bin, kind string) {
 		t.Fatalf("r1 /private with the old cookie: %d %q, want a redirect to /login", resp.StatusCode, resp.Header.Get("Location"))
 	}
 
-	// The same logout token again, now to r1: the shared replay cache
+	// The same logout token again, now to r1: the shared SingleUse
 	// knows it (a fresh token for the ended sid would get 200).
 	form := url.Values{"logout_token": {ds[0].LogoutToken}}
 	resp, err = http.PostForm(r1.base+"/backchannel-logout", form)
