@@ -1,6 +1,6 @@
 // Package redistest starts throwaway redis-server processes for slo's tests:
-// a single node for outage and round-trip tests, or a Redis Cluster of
-// several masters. It is the one place that does this for every module of
+// a single node for outage and round-trip tests, a Sentinel watching one,
+// or a Redis Cluster of several masters. It is the one place that does this for every module of
 // the repository (redisstore, examples/cluster); Go lets them import it
 // because their module paths lie under github.com/oidc-slo/slo.
 //
@@ -51,10 +51,11 @@ func SkipOrFail(t testing.TB, format string, args ...any) {
 
 // Server is a redis-server process owned by one test.
 type Server struct {
-	t    testing.TB
-	bin  string
-	port int
-	args []string
+	t     testing.TB
+	bin   string
+	port  int
+	args  []string
+	ready string // the log line that says the server accepts connections
 
 	mu   sync.Mutex // guards cmd and done across Stop, Restart and cleanup
 	cmd  *exec.Cmd
@@ -71,9 +72,32 @@ func Start(t testing.TB, args ...string) *Server {
 		SkipOrFail(t, "redis-server not installed: %v", err)
 	}
 	dir := t.TempDir()
-	s := &Server{t: t, bin: bin, port: freePort(t)}
+	s := &Server{t: t, bin: bin, port: freePort(t), ready: "Ready to accept connections"}
 	s.args = append([]string{"--bind", "127.0.0.1", "--port", strconv.Itoa(s.port),
 		"--save", "", "--appendonly", "no", "--dir", dir, "--logfile", ""}, args...)
+	t.Cleanup(s.kill)
+	s.start()
+	return s
+}
+
+// StartSentinel starts a Redis Sentinel on a free loopback port that
+// monitors master under the name masterName (quorum 1), and returns once it
+// does. Clients find the master through it (redis.NewFailoverClient). The
+// process is stopped when the test ends.
+func StartSentinel(t testing.TB, masterName string, master *Server) *Server {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		SkipOrFail(t, "redis-server not installed: %v", err)
+	}
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "sentinel.conf") // Sentinel rewrites it
+	text := fmt.Sprintf("dir %s\nsentinel monitor %s 127.0.0.1 %d 1\n", dir, masterName, master.port)
+	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := &Server{t: t, bin: bin, port: freePort(t), ready: "+monitor master " + masterName}
+	s.args = []string{conf, "--sentinel", "--bind", "127.0.0.1", "--port", strconv.Itoa(s.port), "--logfile", ""}
 	t.Cleanup(s.kill)
 	s.start()
 	return s
@@ -123,8 +147,7 @@ func (s *Server) Restart() {
 	s.start()
 }
 
-// start runs the server and returns once it logs that it accepts
-// connections.
+// start runs the server and returns once it logs its ready line.
 func (s *Server) start() {
 	s.t.Helper()
 	cmd := exec.Command(s.bin, s.args...)
@@ -147,7 +170,7 @@ func (s *Server) start() {
 		signalled := false
 		for sc.Scan() {
 			log.add(sc.Text())
-			if !signalled && strings.Contains(sc.Text(), "Ready to accept connections") {
+			if !signalled && strings.Contains(sc.Text(), s.ready) {
 				close(ready)
 				signalled = true
 			}
@@ -258,9 +281,10 @@ func StartCluster(t testing.TB, n int) []*Server {
 }
 
 // Do sends one command to the server at addr on a new connection and
-// returns its reply: a simple string, a bulk string or an integer as text.
-// An error reply is returned as an error. It is for the few commands tests
-// need without a Redis client (PING, CLUSTER INFO).
+// returns its reply: a simple string, a bulk string or an integer as text,
+// or the elements of a flat array of those, one per line. An error reply is
+// returned as an error. It is for the few commands tests need without a
+// Redis client (PING, CLUSTER INFO, SENTINEL).
 func Do(addr string, args ...string) (string, error) {
 	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
@@ -277,11 +301,43 @@ func Do(addr string, args ...string) (string, error) {
 		return "", err
 	}
 	r := bufio.NewReader(c)
+	line, err := readLine(r)
+	if err != nil || !strings.HasPrefix(line, "*") {
+		return readValue(r, line, err, addr)
+	}
+	n, err := strconv.Atoi(line[1:])
+	if err != nil {
+		return "", fmt.Errorf("redistest: %s: array reply %q", addr, line)
+	}
+	items := make([]string, 0, max(n, 0))
+	for range n {
+		v, err := readValue(r, "", nil, addr)
+		if err != nil {
+			return "", err
+		}
+		items = append(items, v)
+	}
+	return strings.Join(items, "\n"), nil
+}
+
+// readLine reads one CRLF-terminated line of a reply, without the CRLF.
+func readLine(r *bufio.Reader) (string, error) {
 	line, err := r.ReadString('\n')
 	if err != nil {
 		return "", err
 	}
-	line = strings.TrimSuffix(line, "\r\n")
+	return strings.TrimSuffix(line, "\r\n"), nil
+}
+
+// readValue reads one reply that is not an array, whose first line is line
+// if it was read already (err is that read's error).
+func readValue(r *bufio.Reader, line string, err error, addr string) (string, error) {
+	if line == "" && err == nil {
+		line, err = readLine(r)
+	}
+	if err != nil {
+		return "", err
+	}
 	if line == "" {
 		return "", fmt.Errorf("redistest: empty reply from %s", addr)
 	}

@@ -76,6 +76,16 @@ func TestCluster(t *testing.T) {
 	}
 }
 
+// TestSentinel: a Sentinel started for a master names its address.
+func TestSentinel(t *testing.T) {
+	master := redistest.Start(t)
+	s := redistest.StartSentinel(t, "slo", master)
+	got, err := redistest.Do(s.Addr(), "SENTINEL", "GET-MASTER-ADDR-BY-NAME", "slo")
+	if want := strings.Replace(master.Addr(), ":", "\n", 1); err != nil || got != want {
+		t.Fatalf("SENTINEL GET-MASTER-ADDR-BY-NAME slo = %q, %v; want %q", got, err, want)
+	}
+}
+
 // TestMissingBinary: without redis-server on PATH the test is skipped
 // outside CI.
 func TestMissingBinary(t *testing.T) {
