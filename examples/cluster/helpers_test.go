@@ -125,14 +125,38 @@ func register(t *testing.T, op *testop.OP, public string) {
 	}
 }
 
-// newBrowser returns an HTTP client with a cookie jar, following redirects.
+// newBrowser returns an HTTP client with a cookie jar, following redirects,
+// that sends what a browser sends when it navigates (see navigate) through
+// rt (nil: http.DefaultTransport).
 func newBrowser(t testing.TB, rt http.RoundTripper) *http.Client {
 	t.Helper()
 	jar, err := cookiejar.New(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &http.Client{Jar: jar, Transport: rt}
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	return &http.Client{Jar: jar, Transport: browserTransport{rt}}
+}
+
+// navigate marks req as a browser's page load: the middleware redirects a
+// page load without a session to the login, and answers a script's
+// request 401 instead.
+func navigate(req *http.Request) *http.Request {
+	req.Header.Set("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")
+	return req
+}
+
+// browserTransport sends every request as a page load (navigate) unless
+// it already has an Accept header.
+type browserTransport struct{ next http.RoundTripper }
+
+func (b browserTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Header.Get("Accept") == "" {
+		req = navigate(req.Clone(req.Context()))
+	}
+	return b.next.RoundTrip(req)
 }
 
 // noRedirect returns a copy of c that does not follow redirects.

@@ -192,6 +192,7 @@ func testReplicas(t *testing.T, bin, kind string) {
 	cbURL, cbCookie := rt.callbackURL, rt.callbackCookie
 	rt.mu.Unlock()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, r1.base+strings.TrimPrefix(cbURL, public), nil)
+	navigate(req)
 	req.Header.Set("Cookie", cbCookie)
 	resp, err := http.DefaultTransport.RoundTrip(req)
 	if err != nil {
@@ -225,6 +226,7 @@ func testReplicas(t *testing.T, bin, kind string) {
 		t.Fatalf("session after logout: %v, want ErrNotFound", err)
 	}
 	req, _ = http.NewRequestWithContext(ctx, http.MethodGet, r1.base+"/private", nil)
+	navigate(req)
 	req.AddCookie(&http.Cookie{Name: "slo", Value: token})
 	resp, err = http.DefaultTransport.RoundTrip(req)
 	if err != nil {

@@ -247,7 +247,7 @@ func (env *soakEnv) newRequest(ctx context.Context, method, path, token string, 
 		req = httptest.NewRequestWithContext(ctx, method, env.public+path, strings.NewReader(form.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	} else {
-		req = httptest.NewRequestWithContext(ctx, method, env.public+path, nil)
+		req = navigate(httptest.NewRequestWithContext(ctx, method, env.public+path, nil))
 	}
 	if token != "" {
 		req.AddCookie(&http.Cookie{Name: "slo", Value: token})
@@ -312,7 +312,7 @@ func (env *soakEnv) loginAndAct(ctx context.Context, s *soakSession, i int) erro
 		return fmt.Errorf("login %d: the OP answered %d %q", i, w.Code, callback)
 	}
 
-	req := httptest.NewRequestWithContext(ctx, http.MethodGet, callback, nil)
+	req := navigate(httptest.NewRequestWithContext(ctx, http.MethodGet, callback, nil))
 	for _, c := range loginCookies {
 		req.AddCookie(c)
 	}
