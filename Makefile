@@ -2,15 +2,23 @@
 MODULES := $(shell find . -name go.mod -not -path '*/node_modules/*' -exec dirname {} \; | sort)
 GO ?= go
 
-.PHONY: test fmtcheck fmt demo bench
+.PHONY: test fmtcheck fmt demo bench hydra
 
 # make test: gofmt check of every Go file, then go vet and go test -race in
 # every module.
-test: fmtcheck
+test: fmtcheck hydra
 	@set -e; for m in $(MODULES); do \
 		echo "== $$m"; \
 		(cd $$m && $(GO) vet ./... && $(GO) test -race -count=1 ./...); \
 	done
+
+# Ory Hydra for the interop tests (internal/e2e/hydraop), built into the Go
+# build cache once before the tests: otherwise the test binaries that use it
+# build it in parallel, within their test timeouts. A failed build is left
+# to the tests, which skip without Hydra (or fail with CI=true).
+hydra:
+	@echo "== building Ory Hydra (internal/e2e/hydra)"
+	@$(GO) -C internal/e2e/hydra tool -n hydra >/dev/null || echo "Ory Hydra not built; its tests will say why"
 
 fmtcheck:
 	@files=$$(find . -name '*.go' -not -path '*/node_modules/*' | xargs gofmt -l); \

@@ -22,6 +22,10 @@ const (
 	// ChannelSessionManagement is a logout noticed by the session-check
 	// iframe (OpenID Connect Session Management 1.0).
 	ChannelSessionManagement Channel = "session-management"
+	// ChannelRefresh is a session ended because the OP refused its
+	// refresh token with invalid_grant: the grant ended at the OP
+	// (RFC 6749 §5.2).
+	ChannelRefresh Channel = "refresh"
 )
 
 // Event describes one attempt to end sessions. Every path in slo that ends

@@ -3,6 +3,7 @@ package middleware_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/oidc-slo/slo/internal/testop"
 	"github.com/oidc-slo/slo/middleware"
+	"github.com/oidc-slo/slo/rp"
 	"github.com/oidc-slo/slo/sessionstore"
 	"github.com/oidc-slo/slo/sessionstore/memstore"
 )
@@ -131,8 +133,12 @@ func TestCallbackFailures(t *testing.T) {
 	}
 }
 
+// TestCallbackStateIsSingleUse: a replayed callback, with the login cookie
+// restored, is refused by the middleware's own single-use check: it never
+// reaches the OP's token endpoint a second time.
 func TestCallbackStateIsSingleUse(t *testing.T) {
-	e := newEnv(t, envOptions{})
+	te := &tokenEndpoint{}
+	e := newEnv(t, envOptions{rpConfig: func(c *rp.Config) { c.HTTPClient = &http.Client{Transport: te} }})
 	authURL := e.startLogin()
 	cb := e.authorize(authURL)
 	state := authURL.Query().Get("state")
@@ -164,6 +170,45 @@ func TestCallbackStateIsSingleUse(t *testing.T) {
 	}
 	if _, err := e.store.Get(t.Context(), first); err != nil {
 		t.Fatalf("the first session was touched: %v", err)
+	}
+	if n := te.codes.Load(); n != 1 {
+		t.Fatalf("%d code exchanges at the OP, want 1: the replay reached the token endpoint", n)
+	}
+}
+
+// TestSessionCookieAttributes pins the session cookie a successful callback
+// sets: HttpOnly, SameSite=Lax, Path=/, and with https Secure and the
+// __Host- prefix.
+func TestSessionCookieAttributes(t *testing.T) {
+	for _, secure := range []bool{false, true} {
+		t.Run(fmt.Sprint("secure=", secure), func(t *testing.T) {
+			e := newEnv(t, envOptions{mwConfig: func(c *middleware.Config) { c.Secure = &secure }})
+			cb := e.authorize(e.startLogin())
+			resp, err := e.noRedirect().Get(cb.String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			name := "slo"
+			if secure {
+				name = "__Host-slo"
+			}
+			var c *http.Cookie
+			for _, ck := range resp.Cookies() {
+				if ck.Name == name && ck.Value != "" {
+					c = ck
+				}
+			}
+			if c == nil {
+				t.Fatalf("no session cookie %s in %q", name, resp.Header.Values("Set-Cookie"))
+			}
+			if !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Path != "/" || c.Secure != secure || c.Domain != "" {
+				t.Errorf("session cookie %+v: want HttpOnly, SameSite=Lax, Path=/, no Domain, Secure=%v", c, secure)
+			}
+			if c.MaxAge <= 0 || c.Expires.IsZero() {
+				t.Errorf("session cookie without a lifetime: %+v", c)
+			}
+		})
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/oidc-slo/slo/logout"
+	"github.com/oidc-slo/slo/rp"
 )
 
 // newLogoutHandlers builds the back- and front-channel handlers from the
@@ -52,6 +53,9 @@ func (a *Auth) newLogoutHandlers(cfg Config) error {
 	}
 	return nil
 }
+
+// Client returns the OpenID Connect client the Auth logs users in with.
+func (a *Auth) Client() *rp.Client { return a.client }
 
 // BackChannelHandler returns the handler for the backchannel_logout_uri:
 // it verifies the OP's logout token and ends the sessions it names (see

@@ -103,10 +103,23 @@ func newCheckFrame(md rp.Metadata) *checkFrame {
 	return cf
 }
 
+// noCheckFrame marks an OP found to advertise no usable
+// check_session_iframe.
+var noCheckFrame = &checkFrame{}
+
 // checkSessionFrame returns the OP's check_session_iframe and whether
-// session checking is on.
+// session checking is on. Until the client has discovered the OP (see
+// rp.Config.DeferDiscovery) it is off.
 func (a *Auth) checkSessionFrame() (*checkFrame, bool) {
-	return a.checkFrame, a.checkFrame != nil
+	cf := a.checkFrame.Load()
+	if cf == nil && a.client.Discovered() {
+		cf = newCheckFrame(a.client.Metadata())
+		if cf == nil {
+			cf = noCheckFrame
+		}
+		a.checkFrame.Store(cf)
+	}
+	return cf, cf != nil && cf != noCheckFrame
 }
 
 // SessionCheckSnippet returns the HTML an application puts in its pages

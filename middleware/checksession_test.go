@@ -727,7 +727,9 @@ func ExampleAuth_SessionCheckSnippet() {
 	})))
 
 	jar, _ := cookiejar.New(nil)
-	resp, err := (&http.Client{Jar: jar}).Get(app.URL + "/")
+	req, _ := http.NewRequest(http.MethodGet, app.URL+"/", nil)
+	req.Header.Set("Accept", "text/html") // a navigation, as a browser sends it
+	resp, err := (&http.Client{Jar: jar}).Do(req)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -736,4 +738,34 @@ func ExampleAuth_SessionCheckSnippet() {
 	fmt.Println(string(body))
 	// Output:
 	// <p>Hello alice</p><iframe id="slo-session-check" src="/session-check" data-recheck="/session-check/recheck" title="Session check" hidden></iframe><script src="/session-check.js"></script>
+}
+
+// TestRecheckStateMismatch: a re-check callback whose state shares the
+// first 12 characters (which name the record's cookie) but differs after
+// them is refused (400) by the middleware's own comparison: no logout
+// event, and the session stays.
+func TestRecheckStateMismatch(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.login()
+	id := e.sessionID()
+	e.op.EndSession(t.Context(), "alice") // the OP would answer login_required
+	cb := e.startRecheckAt("")
+	q := cb.Query()
+	state := q.Get("state")
+	forged := state[:12] + strings.Repeat("A", len(state)-12)
+	if forged == state {
+		forged = state[:12] + strings.Repeat("B", len(state)-12)
+	}
+	q.Set("state", forged)
+	cb.RawQuery = q.Encode()
+	resp, _ := e.fetch(cb.RequestURI(), sameOrigin)
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("re-check callback with a forged state = %d, want 400", resp.StatusCode)
+	}
+	if ev := e.logoutEvents(); len(ev) != 0 {
+		t.Fatalf("events %+v, want none", ev)
+	}
+	if _, err := e.store.Get(t.Context(), id); err != nil {
+		t.Fatalf("a forged re-check state ended the session: %v", err)
+	}
 }

@@ -8,8 +8,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/oidc-slo/slo/internal/weborigin"
@@ -35,10 +36,32 @@ type Config struct {
 	// pgstore offer one). Default: an in-memory one for this process.
 	SingleUse sessionstore.SingleUse
 
+	// BaseURL is the application's external URL, under which every path
+	// below lies, for example "https://example.com/app/" for an
+	// application served under /app. It is configuration, never taken
+	// from a request's headers. Default: the origin of the client's
+	// RedirectURL, with the path "/". RedirectURL and
+	// PostLogoutRedirectURL must lie under it.
+	BaseURL string
+	// PrefixStripped says that requests reach the handlers with the path
+	// of BaseURL removed, as behind http.StripPrefix or a proxy that
+	// strips it: Register then mounts the routes without it, and
+	// RequireLogin puts it back into return_to. Default false: handlers
+	// see the full path.
+	PrefixStripped bool
+
 	// CookieName is the session cookie's name. Default "slo". When Secure,
 	// the name gets the "__Host-" prefix so the browser pins the cookie to
-	// this exact origin.
+	// this exact origin (or "__Secure-" under a BaseURL path, since a
+	// __Host- cookie must have the path "/"). The cookie's path is the
+	// path of BaseURL.
 	CookieName string
+	// BrowserSessionCookie makes the session cookie a browser-session
+	// cookie, without Expires or Max-Age: the browser drops it when it
+	// closes. The session still ends on the server after AbsoluteLifetime
+	// or IdleTimeout. Default false: the cookie lives as long as the
+	// session may.
+	BrowserSessionCookie bool
 	// Secure marks cookies Secure. Default: true if the client's RedirectURL
 	// is https.
 	Secure *bool
@@ -47,6 +70,11 @@ type Config struct {
 	// recommended. Default: a random key per process, which only works with
 	// a single replica: replicas behind a load balancer must share a Key.
 	Key []byte
+
+	// The paths of the routes, relative to BaseURL ("/login" is served at
+	// BaseURL's path + "/login"); each must start with "/". The callback
+	// and the post-logout return take their paths from the client's
+	// RedirectURL and PostLogoutRedirectURL.
 
 	// LoginPath serves GET requests that start a login. Default "/login".
 	LoginPath string
@@ -102,12 +130,68 @@ type Config struct {
 	// them from this Config.
 	FrontChannel logout.FrontChannelConfig
 
+	// LoginOptions returns extra authorization request parameters for a
+	// login started by r, for example rp.LoginHint, rp.ACRValues or an
+	// IdP hint with rp.Param. Optional.
+	LoginOptions func(r *http.Request) []rp.AuthOption
+	// LoginParams lets GET LoginPath pass these parameters of its query on
+	// to the OP: prompt (login, select_account or consent), login_hint and
+	// ui_locales. Default false: such a request is refused (400). max_age
+	// and acr_values are always taken (see Require): they only make a
+	// login stricter.
+	LoginParams bool
+	// ResponseMode "form_post" asks the OP to POST the authorization
+	// response to the callback (response_mode=form_post), for OPs that
+	// require it; the login cookie is then SameSite=None, which needs
+	// Secure cookies. Default "": the response comes in the query.
+	ResponseMode string
+
+	// EndSessionPOST sends the RP-initiated logout request to the OP as an
+	// auto-submitted POST form (RP-Initiated Logout 1.0 §2) instead of a
+	// redirect, so that the ID token in id_token_hint stays out of URLs,
+	// browser history and the OP's access logs. Default false: a redirect,
+	// unless the URL would be longer than 2000 bytes.
+	EndSessionPOST bool
+	// KeepRefreshTokens leaves a session's refresh token valid at the OP
+	// when the session ends. By default, when the OP advertises a
+	// revocation_endpoint, sign-out and back-channel logout revoke it
+	// (RFC 7009), in the background: best effort, logged, never delaying
+	// the logout.
+	KeepRefreshTokens bool
+
+	// Claims lists the claims of the ID token kept with the session
+	// (sessionstore.Data.Claims, read with Session.Claims and
+	// Session.Profile); sub, auth_time, acr and amr are always kept.
+	// Default: every claim.
+	Claims []string
+	// MaxClaimsBytes bounds the kept claims; larger ones are cut down to
+	// the standard profile claims, with a warning. Default
+	// DefaultMaxClaimsBytes.
+	MaxClaimsBytes int
+	// OnLogin is called after the OP's answer was verified and before the
+	// session is created, with the session to be created (its claims
+	// included) and the verified result. It may add to s.Data (Values,
+	// for the application's own data) but not change s's Issuer, Subject
+	// or SID. Returning an error refuses the login: nothing is stored, the
+	// error is logged, and the error page (403 for an error matching
+	// ErrForbidden, 500 otherwise) shows none of its details.
+	OnLogin func(r *http.Request, s *sessionstore.Session, res *rp.Result) error
+
+	// Navigation reports whether a request is a top-level navigation of
+	// the browser, which RequireLogin sends to login when it has no
+	// session, rather than a call of a script or an API client, which gets
+	// 401 with a small JSON body instead. Default IsNavigation.
+	Navigation func(r *http.Request) bool
+
 	// OnLogout receives an event for every logout, on every channel.
 	OnLogout logout.Hook
 	// Logger receives the logs. Default slog.Default().
 	Logger *slog.Logger
-	// ErrorHandler writes error responses. Default: a plain-text page with
-	// the status of the error (see StatusCode) and no internal detail.
+	// ErrorHandler writes error responses. Default: a small HTML page that
+	// says in plain words what went wrong and what to do (for a refused
+	// login, the OP's error and error_description), with the status of
+	// StatusCode(err) and no internal detail; requests that are not
+	// navigations get a JSON body.
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
@@ -127,27 +211,52 @@ type Auth struct {
 	errorHandler func(http.ResponseWriter, *http.Request, error)
 	now          func() time.Time
 
-	cookieName string
-	secure     bool
-	origin     string // origin of the redirect URL, as browsers serialise it
-	paths      paths
-	absolute   time.Duration
-	idle       time.Duration
-	loginTTL   time.Duration
-	csrf       *http.CrossOriginProtection
-	refreshing refreshGroup
+	cookieName    string
+	cookiePath    string
+	browserCookie bool // Config.BrowserSessionCookie
+	secure        bool
+	origin        string // origin of BaseURL, as browsers serialise it
+	prefix        string // path of BaseURL without its trailing slash: "" or "/app"
+	stripped      bool   // Config.PrefixStripped
+	paths         paths  // external paths, prefix included
+	navigation    func(*http.Request) bool
+	absolute      time.Duration
+	idle          time.Duration
+	loginTTL      time.Duration
+	csrf          *http.CrossOriginProtection
+	refreshing    refreshGroup
 
-	checkInterval time.Duration // Config.SessionCheckInterval
-	checkFrame    *checkFrame   // the OP's check_session_iframe; nil: no session check
+	checkInterval time.Duration              // Config.SessionCheckInterval
+	checkFrame    atomic.Pointer[checkFrame] // the OP's check_session_iframe, once discovered
 
 	backChannel  *logout.BackChannelHandler
 	frontChannel *logout.FrontChannelHandler
 	cookieLogout bool // Config.FrontChannel.AllowCookieLogout
+
+	loginOptions func(*http.Request) []rp.AuthOption
+	loginQuery   bool // Config.LoginParams
+	formPost     bool // Config.ResponseMode == "form_post"
+	claims       []string
+	maxClaims    int
+
+	endSessionPOST bool // Config.EndSessionPOST
+	revoker        revoker
+	onLogin        func(*http.Request, *sessionstore.Session, *rp.Result) error
 }
 
+// paths are the routes' paths as the browser sees them, the BaseURL
+// prefix included.
 type paths struct {
 	login, callback, logout, loggedOut, metadata, backChannel, frontChannel, landing string
 	sessionCheck, sessionCheckScript, recheck                                        string
+}
+
+// route returns the path the mux sees for the external path p.
+func (a *Auth) route(p string) string {
+	if a.stripped {
+		return cmp.Or(strings.TrimPrefix(p, a.prefix), "/")
+	}
+	return p
 }
 
 // New validates cfg, reporting every problem at once, and returns an Auth.
@@ -162,6 +271,15 @@ func New(cfg Config) (*Auth, error) {
 		errs = append(errs, fmt.Errorf("middleware: client RedirectURL %q is not an absolute URL", rc.RedirectURL))
 		redirect = &url.URL{Path: "/callback"}
 	}
+	base := cfg.BaseURL
+	if base == "" {
+		base = weborigin.Of(rc.RedirectURL) + "/"
+	}
+	baseURL, err := url.Parse(base)
+	if err != nil || weborigin.Of(base) == "" || baseURL.RawQuery != "" || baseURL.Fragment != "" {
+		errs = append(errs, fmt.Errorf("middleware: BaseURL %q is not an absolute http(s) URL without query", cfg.BaseURL))
+		baseURL = &url.URL{Path: "/"}
+	}
 	a := &Auth{
 		client:       cfg.Client,
 		store:        cfg.Store,
@@ -173,8 +291,34 @@ func New(cfg Config) (*Auth, error) {
 		absolute:     cfg.AbsoluteLifetime,
 		idle:         cfg.IdleTimeout,
 		loginTTL:     cfg.LoginTimeout,
-		origin:       weborigin.Of(rc.RedirectURL),
+		origin:       weborigin.Of(base),
+		prefix:       strings.TrimSuffix(baseURL.Path, "/"),
+		stripped:     cfg.PrefixStripped,
+		navigation:   cfg.Navigation,
+
+		browserCookie: cfg.BrowserSessionCookie,
+		loginOptions:  cfg.LoginOptions,
+		loginQuery:    cfg.LoginParams,
+		formPost:      cfg.ResponseMode == "form_post",
+		claims:        slices.Clone(cfg.Claims),
+		maxClaims:     cmp.Or(cfg.MaxClaimsBytes, DefaultMaxClaimsBytes),
+		onLogin:       cfg.OnLogin,
+
+		endSessionPOST: cfg.EndSessionPOST,
+		revoker:        revoker{off: cfg.KeepRefreshTokens, busy: make(chan struct{}, maxRevocations)},
 	}
+	switch cfg.ResponseMode {
+	case "", "query", "form_post":
+	default:
+		errs = append(errs, fmt.Errorf("middleware: ResponseMode %q is not query or form_post", cfg.ResponseMode))
+	}
+	if a.maxClaims < 0 {
+		errs = append(errs, errors.New("middleware: MaxClaimsBytes must not be negative"))
+	}
+	if a.navigation == nil {
+		a.navigation = IsNavigation
+	}
+	a.cookiePath = cmp.Or(a.prefix, "/")
 	if a.now == nil {
 		a.now = time.Now
 	}
@@ -188,7 +332,7 @@ func New(cfg Config) (*Auth, error) {
 		a.logger = slog.Default()
 	}
 	if a.errorHandler == nil {
-		a.errorHandler = defaultErrorHandler
+		a.errorHandler = a.defaultErrorHandler
 	}
 	if a.absolute == 0 {
 		a.absolute = 12 * time.Hour
@@ -196,7 +340,7 @@ func New(cfg Config) (*Auth, error) {
 	if a.loginTTL == 0 {
 		a.loginTTL = 10 * time.Minute
 	}
-	a.checkFrame = newCheckFrame(cfg.Client.Metadata())
+	a.checkSessionFrame() // with the OP known, the check frame is made now
 	a.checkInterval = cmp.Or(cfg.SessionCheckInterval, defaultCheckInterval)
 	if a.checkInterval < minCheckInterval {
 		errs = append(errs, fmt.Errorf("middleware: SessionCheckInterval must be at least %v", minCheckInterval))
@@ -207,14 +351,24 @@ func New(cfg Config) (*Auth, error) {
 	if cfg.Secure != nil {
 		a.secure = *cfg.Secure
 	} else {
-		a.secure = redirect.Scheme == "https"
+		a.secure = baseURL.Scheme == "https"
 	}
 	a.cookieName = cmp.Or(cfg.CookieName, "slo")
 	if strings.ContainsAny(a.cookieName, " \t\r\n;,=\"") {
 		errs = append(errs, fmt.Errorf("middleware: CookieName %q is not a valid cookie name", a.cookieName))
 	}
-	if a.secure && !strings.HasPrefix(a.cookieName, "__Host-") {
+	switch {
+	case !a.secure || strings.HasPrefix(a.cookieName, "__Host-") || strings.HasPrefix(a.cookieName, "__Secure-"):
+	case a.cookiePath == "/":
 		a.cookieName = "__Host-" + a.cookieName
+	default:
+		a.cookieName = "__Secure-" + a.cookieName
+	}
+	if a.formPost && !a.secure {
+		errs = append(errs, errors.New("middleware: ResponseMode form_post needs Secure cookies (SameSite=None): serve over https, or set Config.Secure for http://localhost in development"))
+	}
+	if strings.HasPrefix(a.cookieName, "__Host-") && a.cookiePath != "/" {
+		errs = append(errs, fmt.Errorf("middleware: CookieName %q: a __Host- cookie needs the path /, and BaseURL has the path %q", a.cookieName, a.prefix))
 	}
 	key := cfg.Key
 	if len(key) == 0 {
@@ -229,30 +383,34 @@ func New(cfg Config) (*Auth, error) {
 		a.logger.Info("slo: no Config.Store given; sessions live in this process only, so a logout that reaches another replica does not end them")
 	}
 
-	check := cmp.Or(cfg.SessionCheckPath, "/session-check")
+	for _, p := range []string{cfg.LoginPath, cfg.LogoutPath, cfg.MetadataPath, cfg.BackChannelPath, cfg.FrontChannelPath, cfg.LandingPath, cfg.SessionCheckPath} {
+		if p != "" && !strings.HasPrefix(p, "/") {
+			errs = append(errs, fmt.Errorf("middleware: path %q must start with /", p))
+		}
+	}
+	ext := func(p, def string) string { return a.prefix + cmp.Or(p, def) }
+	check := ext(cfg.SessionCheckPath, "/session-check")
 	a.paths = paths{
-		login:              cmp.Or(cfg.LoginPath, "/login"),
+		login:              ext(cfg.LoginPath, "/login"),
 		callback:           cmp.Or(redirect.Path, "/"),
-		logout:             cmp.Or(cfg.LogoutPath, "/logout"),
-		metadata:           cmp.Or(cfg.MetadataPath, "/.well-known/oidc-client"),
-		backChannel:        cmp.Or(cfg.BackChannelPath, "/backchannel-logout"),
-		frontChannel:       cmp.Or(cfg.FrontChannelPath, "/frontchannel-logout"),
-		landing:            cmp.Or(cfg.LandingPath, "/"),
+		logout:             ext(cfg.LogoutPath, "/logout"),
+		metadata:           ext(cfg.MetadataPath, "/.well-known/oidc-client"),
+		backChannel:        ext(cfg.BackChannelPath, "/backchannel-logout"),
+		frontChannel:       ext(cfg.FrontChannelPath, "/frontchannel-logout"),
+		landing:            ext(cfg.LandingPath, "/"),
 		sessionCheck:       check,
 		sessionCheckScript: check + ".js",
 		recheck:            check + "/recheck",
 	}
+	if weborigin.Of(rc.RedirectURL) != a.origin || !a.under(a.paths.callback) {
+		errs = append(errs, fmt.Errorf("middleware: client RedirectURL %q must lie under BaseURL %q", rc.RedirectURL, base))
+	}
 	if rc.PostLogoutRedirectURL != "" {
 		u, err := url.Parse(rc.PostLogoutRedirectURL)
-		if err != nil || weborigin.Of(rc.PostLogoutRedirectURL) != a.origin {
-			errs = append(errs, fmt.Errorf("middleware: client PostLogoutRedirectURL %q must be on the origin of RedirectURL %q", rc.PostLogoutRedirectURL, a.origin))
+		if err != nil || weborigin.Of(rc.PostLogoutRedirectURL) != a.origin || !a.under(cmp.Or(u.Path, "/")) {
+			errs = append(errs, fmt.Errorf("middleware: client PostLogoutRedirectURL %q must lie under BaseURL %q", rc.PostLogoutRedirectURL, base))
 		} else {
 			a.paths.loggedOut = cmp.Or(u.Path, "/")
-		}
-	}
-	for _, p := range []string{a.paths.login, a.paths.logout, a.paths.metadata, a.paths.backChannel, a.paths.frontChannel, a.paths.landing, a.paths.sessionCheck} {
-		if !strings.HasPrefix(p, "/") {
-			errs = append(errs, fmt.Errorf("middleware: path %q must start with /", p))
 		}
 	}
 	if _, err := ValidReturnTo(a.paths.landing); err != nil {
@@ -268,6 +426,11 @@ func New(cfg Config) (*Auth, error) {
 	}
 	a.csrf = http.NewCrossOriginProtection()
 	return a, nil
+}
+
+// under reports whether the external path p lies under BaseURL.
+func (a *Auth) under(p string) bool {
+	return a.prefix == "" || p == a.prefix || strings.HasPrefix(p, a.prefix+"/")
 }
 
 // ownedFields reports the fields of the nested logout configurations that
@@ -297,17 +460,4 @@ func ownedFields(cfg Config) []error {
 	owned(fc.OnLogout != nil, "FrontChannel.OnLogout", "Config.OnLogout")
 	owned(fc.Logger != nil, "FrontChannel.Logger", "Config.Logger")
 	return errs
-}
-
-// refreshGroup lets one request per session refresh tokens at a time; the
-// others wait for its result, so a rotating refresh token is used once.
-type refreshGroup struct {
-	mu    sync.Mutex
-	calls map[string]*refreshCall
-}
-
-type refreshCall struct {
-	done chan struct{}
-	sess *sessionstore.Session
-	err  error
 }

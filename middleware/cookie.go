@@ -56,23 +56,26 @@ func (a *Auth) sessionToken(r *http.Request) (string, bool) {
 }
 
 func (a *Auth) setSessionCookie(w http.ResponseWriter, token string, expires time.Time) {
-	http.SetCookie(w, &http.Cookie{
+	c := &http.Cookie{
 		Name:     a.cookieName,
 		Value:    token,
-		Path:     "/",
-		Expires:  expires,
-		MaxAge:   max(1, int(time.Until(expires).Seconds())),
+		Path:     a.cookiePath,
 		Secure:   a.secure,
 		HttpOnly: true,
 		SameSite: http.SameSiteLaxMode,
-	})
+	}
+	if !a.browserCookie {
+		c.Expires = expires
+		c.MaxAge = max(1, int(expires.Sub(a.now()).Seconds()))
+	}
+	http.SetCookie(w, c)
 }
 
 // setRecordCookie sets the cookie of a sealed login or logout record; it
 // lives as long as a login or logout may take.
 func (a *Auth) setRecordCookie(w http.ResponseWriter, name, sealed string, sameSite http.SameSite) {
 	http.SetCookie(w, &http.Cookie{
-		Name: name, Value: sealed, Path: "/", MaxAge: int(a.loginTTL.Seconds()),
+		Name: name, Value: sealed, Path: a.cookiePath, MaxAge: int(a.loginTTL.Seconds()),
 		Secure: a.secure, HttpOnly: true, SameSite: sameSite,
 	})
 }
@@ -81,7 +84,7 @@ func (a *Auth) clearCookie(w http.ResponseWriter, name string) {
 	http.SetCookie(w, &http.Cookie{
 		Name:     name,
 		Value:    "",
-		Path:     "/",
+		Path:     a.cookiePath,
 		MaxAge:   -1,
 		Secure:   a.secure,
 		HttpOnly: true,

@@ -1,6 +1,7 @@
 package middleware_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -35,6 +36,28 @@ type env struct {
 
 	mu     sync.Mutex
 	events []logout.Event
+	logBuf bytes.Buffer // what the middleware logged, under mu
+	ended  bool         // the test ended: drop logs of background work, under mu
+}
+
+// logWriter tees the middleware's logs to the test output and e.logBuf.
+type logWriter struct{ e *env }
+
+func (w logWriter) Write(p []byte) (int, error) {
+	w.e.mu.Lock()
+	defer w.e.mu.Unlock()
+	if w.e.ended {
+		return len(p), nil
+	}
+	w.e.logBuf.Write(p)
+	return w.e.t.Output().Write(p)
+}
+
+// logs returns what the middleware logged so far.
+func (e *env) logs() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.logBuf.String()
 }
 
 type envOptions struct {
@@ -46,6 +69,8 @@ type envOptions struct {
 	backChannel bool
 	// rpConfig changes the client's configuration.
 	rpConfig func(*rp.Config)
+	// mux adds routes to the app.
+	mux func(*http.ServeMux, *middleware.Auth)
 }
 
 func newEnv(t *testing.T, o envOptions) *env {
@@ -57,6 +82,11 @@ func newEnv(t *testing.T, o envOptions) *env {
 	t.Cleanup(func() { op.Close() })
 
 	e := &env{t: t, op: op}
+	t.Cleanup(func() {
+		e.mu.Lock()
+		e.ended = true
+		e.mu.Unlock()
+	})
 	mux := http.NewServeMux()
 	e.app = httptest.NewServer(mux)
 	t.Cleanup(e.app.Close)
@@ -97,7 +127,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	cfg := middleware.Config{
 		Client: e.client,
 		Store:  e.store,
-		Logger: slog.New(slog.NewTextHandler(t.Output(), nil)),
+		Logger: slog.New(slog.NewTextHandler(logWriter{e}, nil)),
 		OnLogout: func(_ context.Context, ev logout.Event) {
 			e.mu.Lock()
 			e.events = append(e.events, ev)
@@ -112,6 +142,9 @@ func newEnv(t *testing.T, o envOptions) *env {
 		t.Fatal(err)
 	}
 	e.m.Register(mux)
+	if o.mux != nil {
+		o.mux(mux, e.m)
+	}
 	mux.Handle("GET /{$}", e.m.LoadSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s, ok := middleware.SessionFromContext(r.Context()); ok {
 			io.WriteString(w, "hello "+s.Subject)
@@ -124,8 +157,20 @@ func newEnv(t *testing.T, o envOptions) *env {
 		io.WriteString(w, "private "+s.Subject+" "+s.SID)
 	})))
 	e.jar, _ = cookiejar.New(nil)
-	e.http = &http.Client{Jar: e.jar}
+	e.http = &http.Client{Jar: e.jar, Transport: browserTransport{}}
 	return e
+}
+
+// browserTransport sends what a browser sends with a top-level navigation
+// (Accept: text/html), unless the request says otherwise.
+type browserTransport struct{}
+
+func (browserTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Header.Get("Accept") == "" {
+		r = r.Clone(r.Context())
+		r.Header.Set("Accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+	}
+	return http.DefaultTransport.RoundTrip(r)
 }
 
 // get fetches path (relative to the app, or absolute) following redirects
@@ -167,7 +212,7 @@ func (e *env) do(method, path string, form url.Values, hdr http.Header) (int, *u
 // noRedirect returns a client sharing e's jar that stops at the first
 // response.
 func (e *env) noRedirect() *http.Client {
-	return &http.Client{Jar: e.jar, CheckRedirect: func(*http.Request, []*http.Request) error {
+	return &http.Client{Jar: e.jar, Transport: browserTransport{}, CheckRedirect: func(*http.Request, []*http.Request) error {
 		return http.ErrUseLastResponse
 	}}
 }

@@ -54,7 +54,9 @@ func ExampleAuth_Register() {
 	// A browser visiting the home page is sent through the OP and back.
 	jar, _ := cookiejar.New(nil)
 	browser := &http.Client{Jar: jar}
-	resp, err := browser.Get(app.URL + "/")
+	req, _ := http.NewRequest(http.MethodGet, app.URL+"/", nil)
+	req.Header.Set("Accept", "text/html") // a navigation, as a browser sends it
+	resp, err := browser.Do(req)
 	if err != nil {
 		log.Fatal(err)
 	}

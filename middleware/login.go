@@ -6,8 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/oidc-slo/slo/rp"
@@ -19,6 +22,7 @@ import (
 type loginRecord struct {
 	State    rp.LoginState `json:"s"`
 	ReturnTo string        `json:"r"`
+	StepUp   stepUp        `json:"u"`
 }
 
 // loginCookieName names the cookie of one login attempt. Each attempt gets
@@ -46,27 +50,123 @@ func (a *Auth) LoginHandler() http.Handler {
 			http.Error(w, http.StatusText(http.StatusMethodNotAllowed), http.StatusMethodNotAllowed)
 			return
 		}
-		returnTo, err := a.returnTo(r.URL.Query()["return_to"])
+		if err := a.client.Ready(r.Context()); err != nil {
+			a.opUnavailable(w, r, err)
+			return
+		}
+		if u := a.otherLoopbackHost(r); u != "" {
+			// The login cookie set here would never reach the callback,
+			// which is on RedirectURL's host: start on that host instead.
+			a.logger.InfoContext(r.Context(), "slo: login started at another loopback host name than RedirectURL; moving to it",
+				slog.String("host", r.Host), slog.String("origin", a.origin))
+			http.Redirect(w, r, u, http.StatusFound)
+			return
+		}
+		q := r.URL.Query()
+		returnTo, err := a.returnTo(q["return_to"])
 		if err != nil {
 			a.fail(w, r, err)
 			return
 		}
-		authURL, st, err := a.client.Login()
+		opts, su, err := a.loginParams(q)
 		if err != nil {
 			a.fail(w, r, err)
 			return
 		}
+		if a.loginOptions != nil {
+			opts = append(a.loginOptions(r), opts...)
+		}
+		if a.formPost {
+			opts = append(opts, rp.Param("response_mode", "form_post"))
+		}
+		authURL, st, err := a.client.Login(opts...)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		a.dropOldLogins(w, r)
 		name := a.loginCookieName(st.State)
 		exp := a.now().Add(a.loginTTL)
-		v, err := seal(a.sealer, name, loginRecord{State: *st, ReturnTo: returnTo}, exp)
+		v, err := seal(a.sealer, name, loginRecord{State: *st, ReturnTo: returnTo, StepUp: su}, exp)
 		if err != nil {
 			a.fail(w, r, err)
 			return
 		}
-		a.setRecordCookie(w, name, v, http.SameSiteLaxMode)
+		// A form_post callback is a cross-site POST, which carries only
+		// SameSite=None cookies.
+		sameSite := http.SameSiteLaxMode
+		if a.formPost {
+			sameSite = http.SameSiteNoneMode
+		}
+		a.setRecordCookie(w, name, v, sameSite)
 		w.Header().Set("Cache-Control", "no-store")
 		http.Redirect(w, r, authURL, http.StatusFound)
 	})
+}
+
+// otherLoopbackHost returns the URL of r on the configured origin when r
+// came to another loopback host name than it (localhost and 127.0.0.1 are
+// different sites to a browser, with different cookies), and "" otherwise.
+// Only loopback names are compared: behind a proxy the Host header may
+// rightly differ from the external host.
+func (a *Auth) otherLoopbackHost(r *http.Request) string {
+	u, err := url.Parse(a.origin)
+	if err != nil || r.Host == "" || strings.EqualFold(r.Host, u.Host) {
+		return ""
+	}
+	host, _, err := net.SplitHostPort(r.Host)
+	if err != nil {
+		host = r.Host
+	}
+	if !isLoopback(host) || !isLoopback(u.Hostname()) {
+		return ""
+	}
+	return a.origin + a.externalURI(r)
+}
+
+// isLoopback reports whether host is localhost or a loopback address.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return ip != nil && ip.IsLoopback()
+}
+
+// maxLogins is how many logins one browser may have under way at once,
+// each with its own cookie (logins in several tabs); a new login drops the
+// oldest beyond that, so that the login cookies of a browser stay under
+// 8 KB together whatever it does: many proxies refuse larger Cookie
+// headers.
+const maxLogins = 3
+
+// dropOldLogins expires the login cookies of r that a new login would take
+// beyond maxLogins, oldest first, and any that no longer open.
+func (a *Auth) dropOldLogins(w http.ResponseWriter, r *http.Request) {
+	prefix := a.cookieName + "_login_"
+	type login struct {
+		name    string
+		started time.Time
+	}
+	var live []login
+	for _, c := range r.Cookies() {
+		if !strings.HasPrefix(c.Name, prefix) {
+			continue
+		}
+		rec, err := unseal[loginRecord](a.sealer, c.Name, c.Value, a.now())
+		if err != nil {
+			a.clearCookie(w, c.Name)
+			continue
+		}
+		live = append(live, login{c.Name, rec.State.CreatedAt})
+	}
+	if len(live) < maxLogins {
+		return
+	}
+	slices.SortFunc(live, func(x, y login) int { return x.started.Compare(y.started) })
+	for _, l := range live[:len(live)-(maxLogins-1)] {
+		a.clearCookie(w, l.name)
+	}
 }
 
 // returnTo validates the return_to values of a request: at most one, and a
@@ -95,12 +195,28 @@ func (a *Auth) returnTo(vs []string) (string, error) {
 func (a *Auth) CallbackHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
-		if r.Method != http.MethodGet {
-			w.Header().Set("Allow", "GET")
+		var params url.Values
+		switch r.Method {
+		case http.MethodGet:
+			params = r.URL.Query()
+		case http.MethodPost:
+			// response_mode=form_post: the OP's page posts the response.
+			r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+			if err := r.ParseForm(); err != nil {
+				a.fail(w, r, &Error{Status: http.StatusBadRequest, Err: fmt.Errorf("middleware: callback form: %w", err)})
+				return
+			}
+			params = r.PostForm
+		default:
+			w.Header().Set("Allow", "GET, POST")
 			http.Error(w, http.StatusText(http.StatusMethodNotAllowed), http.StatusMethodNotAllowed)
 			return
 		}
-		params := r.URL.Query()
+		if err := a.client.Ready(r.Context()); err != nil {
+			// Before the state is used: the browser may try again.
+			a.opUnavailable(w, r, err)
+			return
+		}
 		state := params.Get("state")
 		if rec, ok, found := consume(a, w, r, a.loginCookieName(state), state, loginRecord.loginState); found {
 			a.completeLogin(w, r, rec, ok, params)
@@ -110,9 +226,28 @@ func (a *Auth) CallbackHandler() http.Handler {
 			a.finishRecheck(w, r, rec.ReturnTo, a.recheck(w, r, rec, params))
 			return
 		}
-		a.logger.WarnContext(r.Context(), "slo: login callback with a missing, wrong or used state")
-		a.fail(w, r, fmt.Errorf("middleware: callback: %w", rp.ErrState))
+		err := &stateError{cookieMissing: true}
+		a.logger.WarnContext(r.Context(), "slo: login callback refused: "+err.reason(a.origin))
+		a.fail(w, r, err)
 	})
+}
+
+// stateError is a callback whose state does not lead to a login of this
+// browser. It matches rp.ErrState.
+type stateError struct {
+	// cookieMissing: the browser brought no login cookie for the state.
+	cookieMissing bool
+}
+
+func (e *stateError) Error() string { return "middleware: callback: " + rp.ErrState.Error() }
+func (e *stateError) Unwrap() error { return rp.ErrState }
+
+// reason says in plain words what went wrong, for logs and the error page.
+func (e *stateError) reason(origin string) string {
+	if e.cookieMissing {
+		return "the browser brought no login cookie: cookies are blocked for this site, the login took longer than the login timeout, or it started at another address than " + origin + " (such as localhost instead of 127.0.0.1)"
+	}
+	return "the login's state was already used or has expired"
 }
 
 func (rec loginRecord) loginState() *rp.LoginState { return &rec.State }
@@ -121,15 +256,17 @@ func (rec loginRecord) loginState() *rp.LoginState { return &rec.State }
 func (a *Auth) completeLogin(w http.ResponseWriter, r *http.Request, rec loginRecord, ok bool, params url.Values) {
 	ctx := r.Context()
 	if !ok {
-		a.logger.WarnContext(ctx, "slo: login callback with a missing, wrong or used state")
-		a.fail(w, r, fmt.Errorf("middleware: callback: %w", rp.ErrState))
+		err := &stateError{}
+		a.logger.WarnContext(ctx, "slo: login callback refused: "+err.reason(a.origin))
+		a.fail(w, r, err)
 		return
 	}
 	res, err := a.client.Callback(ctx, params, &rec.State)
 	if err != nil {
 		var ae *rp.AuthError
 		if errors.As(err, &ae) {
-			a.logger.WarnContext(ctx, "slo: the OP refused the login", slog.String("error", ae.Code))
+			a.logger.WarnContext(ctx, "slo: the OP refused the login", slog.String("error", ae.Code),
+				slog.String("error_description", clip(ae.Description, maxShownLen)))
 		} else {
 			a.logger.WarnContext(ctx, "slo: login callback failed", slog.Any("error", err))
 		}
@@ -151,7 +288,31 @@ func (a *Auth) completeLogin(w http.ResponseWriter, r *http.Request, rec loginRe
 	if a.idle > 0 && a.idle < a.absolute {
 		s.ExpiresAt = now.Add(a.idle)
 	}
-	setTokens(&s.Data, res.Token)
+	setTokens(&s.Data, res.Token, now)
+	if s.Data.Claims, err = a.sessionClaims(ctx, res); err != nil {
+		a.logger.WarnContext(ctx, "slo: login callback failed", slog.Any("error", err))
+		a.fail(w, r, err)
+		return
+	}
+	p := s.Profile()
+	if err := rec.StepUp.check(p.AuthTime, p.ACR, now, a.client.Config().ClockSkew); err != nil {
+		a.logger.WarnContext(ctx, "slo: login refused: "+err.Error(), slog.Any("session", s))
+		a.fail(w, r, err)
+		return
+	}
+	if a.onLogin != nil {
+		iss, sub, sid := s.Issuer, s.Subject, s.SID
+		err := a.onLogin(r, s, res)
+		s.Issuer, s.Subject, s.SID = iss, sub, sid
+		if err != nil {
+			a.logger.WarnContext(ctx, "slo: the login hook refused the login", slog.Any("session", s), slog.Any("error", err))
+			if !errors.Is(err, ErrForbidden) && StatusCode(err) != http.StatusForbidden {
+				err = &Error{Status: http.StatusInternalServerError, Err: fmt.Errorf("middleware: the login hook failed: %w", err)}
+			}
+			a.fail(w, r, err)
+			return
+		}
+	}
 	if old, ok := a.sessionToken(r); ok {
 		if _, err := a.store.Delete(ctx, SessionID(old)); err != nil {
 			a.logger.ErrorContext(ctx, "slo: ending the previous session at login failed", slog.Any("error", err))
@@ -187,17 +348,18 @@ func (a *Auth) completeLogin(w http.ResponseWriter, r *http.Request, rec loginRe
 
 // endedDuring reports whether the OP ended the OP session or user of the
 // new session s while its login was under way: the logout was received
-// after the login started (both by the relying party's clock), or its
-// logout token was issued after the ID token (both by the OP's clock). The
-// store keeps what logouts it received (sessionstore.Store.RecordLogout),
-// and it is asked after s was created: a logout that came later ends s
-// itself.
+// after the login started (both by the relying party's clock; a login that
+// started in the same millisecond counts as under way, since the store
+// keeps milliseconds), or its logout token was issued after the ID token
+// (both by the OP's clock). The store keeps what logouts it received
+// (sessionstore.Store.RecordLogout), and it is asked after s was created:
+// a logout that came later ends s itself.
 func (a *Auth) endedDuring(ctx context.Context, s *sessionstore.Session, started time.Time, res *rp.Result) (bool, error) {
 	received, issued, err := a.store.LastLogout(ctx, s.Issuer, s.SID, s.Subject)
 	if err != nil {
 		return false, fmt.Errorf("%w: %w", ErrStore, err)
 	}
-	if started.Before(received) {
+	if !received.IsZero() && !started.After(received) {
 		return true, nil
 	}
 	return res.IDToken != nil && !issued.IsZero() && res.IDToken.IssuedAt.Before(issued), nil

@@ -51,6 +51,10 @@ func (a *Auth) RecheckHandler() http.Handler {
 func (a *Auth) startRecheck(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	ctx := r.Context()
+	if err := a.client.Ready(ctx); err != nil {
+		a.opUnavailable(w, r, err)
+		return
+	}
 	if _, ok := a.checkSessionFrame(); !ok {
 		http.NotFound(w, r)
 		return
@@ -164,7 +168,10 @@ func (a *Auth) recheck(w http.ResponseWriter, r *http.Request, rec recheckRecord
 	n := s.Clone()
 	n.Data.SessionState = res.SessionState
 	n.Data.IDToken = res.RawIDToken
-	setTokens(&n.Data, res.Token)
+	setTokens(&n.Data, res.Token, a.now())
+	if c, err := a.sessionClaims(ctx, res); err == nil && c != nil {
+		n.Data.Claims = c
+	}
 	switch err := a.store.Update(ctx, n); {
 	case errors.Is(err, sessionstore.ErrNotFound):
 		return recheckSignedOut // logged out meanwhile: stays logged out

@@ -6,8 +6,10 @@ import (
 	"strings"
 )
 
-// maxReturnToLen bounds a return-to value.
-const maxReturnToLen = 2048
+// maxReturnToLen bounds a return-to value. It travels in the sealed cookie
+// of a login, and the login cookies of a browser must stay small (see
+// maxLogins).
+const maxReturnToLen = 1024
 
 // ErrBadReturnTo is returned for a return-to value that is not a same-origin
 // relative path. Handlers answer it with 400.
@@ -15,7 +17,8 @@ var ErrBadReturnTo = errors.New("middleware: return_to must be a same-origin rel
 
 // ValidReturnTo checks a return-to value taken from a request and returns it
 // unchanged if it is a same-origin relative path ("/", "/inbox?x=1#top").
-// An empty value yields "/". It refuses absolute URLs, scheme-relative
+// An empty value yields "/". It refuses values longer than 1024 bytes,
+// absolute URLs, scheme-relative
 // ("//evil") and backslash forms ("/\evil", "https://evil\@rp"), schemes
 // such as "javascript:", user info, control characters (raw or
 // percent-encoded, as in "%0d%0a"), and paths whose decoded form starts

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/oidc-slo/slo/sessionstore"
@@ -41,10 +43,12 @@ func (a *Auth) LoadSession(next http.Handler) http.Handler {
 }
 
 // RequireLogin returns a handler that calls next only for requests with a
-// live session (available through SessionFromContext). Other GET and HEAD
-// requests are redirected to the login path with the current path as
-// return_to; other methods get 401. A store failure fails closed: next is
-// not called and the error is reported through the ErrorHandler (503).
+// live session (available through SessionFromContext). A top-level
+// navigation without one (see Config.Navigation) is redirected to the login
+// path with the current path as return_to; any other request (a fetch, an
+// API client) gets 401 with a small JSON body and no redirect, as the OP's
+// login page is of no use to it. A store failure fails closed: next is not
+// called and the error is reported through the ErrorHandler (503).
 func (a *Auth) RequireLogin(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, err := a.session(w, r)
@@ -54,21 +58,59 @@ func (a *Auth) RequireLogin(next http.Handler) http.Handler {
 			return
 		}
 		if s == nil {
-			if r.Method != http.MethodGet && r.Method != http.MethodHead {
-				w.Header().Set("Cache-Control", "no-store")
-				http.Error(w, http.StatusText(http.StatusUnauthorized), http.StatusUnauthorized)
-				return
-			}
-			target := a.paths.login
-			if rt, err := ValidReturnTo(r.URL.RequestURI()); err == nil && rt != a.paths.landing {
-				target += "?return_to=" + url.QueryEscape(rt)
-			}
-			w.Header().Set("Cache-Control", "no-store")
-			http.Redirect(w, r, target, http.StatusSeeOther)
+			a.toLogin(w, r)
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, s)))
 	})
+}
+
+// unauthorizedBody is the body of a 401 from RequireLogin.
+const unauthorizedBody = `{"error":"login_required","error_description":"sign in first"}` + "\n"
+
+// toLogin sends a navigation to the login path, with the request's path as
+// return_to, and answers anything else 401.
+func (a *Auth) toLogin(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	if !a.navigation(r) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		io.WriteString(w, unauthorizedBody)
+		return
+	}
+	target := a.paths.login
+	if rt, err := ValidReturnTo(a.externalURI(r)); err == nil && rt != a.paths.landing {
+		target += "?return_to=" + url.QueryEscape(rt)
+	}
+	http.Redirect(w, r, target, http.StatusSeeOther)
+}
+
+// externalURI is the request's path and query as the browser sent them:
+// with the BaseURL prefix put back when the handlers see it stripped.
+func (a *Auth) externalURI(r *http.Request) string {
+	if a.stripped {
+		return a.prefix + r.URL.RequestURI()
+	}
+	return r.URL.RequestURI()
+}
+
+// IsNavigation reports whether r is a top-level navigation of a browser:
+// a GET or HEAD whose Sec-Fetch-Mode is "navigate", or, from a browser that
+// sends no Fetch Metadata, whose Accept header asks for text/html.
+// Requests of scripts (fetch, XMLHttpRequest) and API clients are not.
+func IsNavigation(r *http.Request) bool {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return false
+	}
+	if mode := r.Header.Get("Sec-Fetch-Mode"); mode != "" {
+		return mode == "navigate"
+	}
+	for _, v := range r.Header.Values("Accept") {
+		if strings.Contains(v, "text/html") {
+			return true
+		}
+	}
+	return false
 }
 
 // session returns the live session of the request's cookie, or nil. It
@@ -98,19 +140,24 @@ func (a *Auth) session(w http.ResponseWriter, r *http.Request) (*sessionstore.Se
 			return nil, err
 		}
 	}
-	if s.Data.RefreshToken != "" && !s.Data.TokenExpiry.IsZero() && !now.Before(s.Data.TokenExpiry.Add(-refreshAhead)) {
-		if s, err = a.refresh(ctx, s); s == nil || err != nil {
-			if s == nil && err == nil {
-				a.clearCookie(w, a.cookieName)
-			}
+	if a.needsRefresh(s, now) {
+		n, err := a.refresh(ctx, s)
+		switch {
+		case n == nil && err == nil:
+			// Ended: logged out meanwhile, or the OP refused the
+			// refresh token.
+			a.clearCookie(w, a.cookieName)
+			return nil, nil
+		case errors.Is(err, ErrStore):
 			return nil, err
+		case err == nil:
+			s = n
 		}
+		// Another failure keeps the session with its old tokens; the
+		// refresh is retried after a back-off.
 	}
 	return s, nil
 }
-
-// refreshAhead is how long before the access token's expiry it is renewed.
-const refreshAhead = 30 * time.Second
 
 // slide moves the idle deadline forward. It writes only when a tenth of the
 // idle timeout has passed since the last write, so busy sessions do not
@@ -134,67 +181,19 @@ func (a *Auth) slide(ctx context.Context, s *sessionstore.Session, now time.Time
 	return s, nil
 }
 
-// refresh renews the session's tokens with its refresh token. Concurrent
-// requests of one session share one refresh. A failure at the OP keeps the
-// session with its old tokens (the app sees TokenExpiry in the past); a
-// session deleted meanwhile stays deleted.
-func (a *Auth) refresh(ctx context.Context, s *sessionstore.Session) (*sessionstore.Session, error) {
-	g := &a.refreshing
-	g.mu.Lock()
-	if c, ok := g.calls[s.ID]; ok {
-		g.mu.Unlock()
-		select {
-		case <-c.done:
-			return c.sess.Clone(), c.err
-		case <-ctx.Done():
-			return nil, fmt.Errorf("%w: %w", ErrStore, ctx.Err())
-		}
-	}
-	c := &refreshCall{done: make(chan struct{})}
-	if g.calls == nil {
-		g.calls = make(map[string]*refreshCall)
-	}
-	g.calls[s.ID] = c
-	g.mu.Unlock()
-	defer func() {
-		g.mu.Lock()
-		delete(g.calls, s.ID)
-		g.mu.Unlock()
-		close(c.done)
-	}()
-
-	c.sess, c.err = a.doRefresh(ctx, s)
-	return c.sess.Clone(), c.err
-}
-
-func (a *Auth) doRefresh(ctx context.Context, s *sessionstore.Session) (*sessionstore.Session, error) {
-	res, err := a.client.Refresh(ctx, s.Data.RefreshToken, s.Subject)
-	if err != nil {
-		a.logger.WarnContext(ctx, "slo: token refresh failed; keeping the old tokens", slog.Any("session", s), slog.Any("error", err))
-		return s, nil
-	}
-	n := s.Clone()
-	setTokens(&n.Data, res.Token)
-	if res.RawIDToken != "" {
-		n.Data.IDToken = res.RawIDToken
-	}
-	switch err := a.store.Update(ctx, n); {
-	case errors.Is(err, sessionstore.ErrNotFound):
-		return nil, nil
-	case err != nil:
-		return nil, fmt.Errorf("%w: %w", ErrStore, err)
-	}
-	return n, nil
-}
-
-// setTokens copies the OAuth 2.0 tokens of a token response into d. A
-// response without a refresh token keeps the one d has (RFC 6749 §6).
-func setTokens(d *sessionstore.Data, t *oauth2.Token) {
+// setTokens copies the OAuth 2.0 tokens of a token response into d. The
+// access token's expiry is reckoned from expires_in on the middleware's
+// clock (now), like every other time of the session. A response without a
+// refresh token keeps the one d has (RFC 6749 §6).
+func setTokens(d *sessionstore.Data, t *oauth2.Token, now time.Time) {
 	if t == nil {
 		return
 	}
 	d.AccessToken = t.AccessToken
 	d.TokenExpiry = t.Expiry
+	if t.ExpiresIn > 0 {
+		d.TokenExpiry = now.Add(time.Duration(t.ExpiresIn) * time.Second)
+	}
 	if t.RefreshToken != "" {
 		d.RefreshToken = t.RefreshToken
 	}

@@ -40,6 +40,11 @@ const maxFormBytes = 8 << 10
 // the OP has no end-session endpoint, or the request had no session, the
 // user lands on return_to (or the landing path) directly. The optional
 // return_to form field must be a same-origin relative path (else 400).
+//
+// A failing session store does not stop a sign-out: the cookie is cleared,
+// the failure logged at Error and reported in the logout event, and the
+// browser goes on to the OP (with id_token_hint if the session could still
+// be read), which ends the user's OP session.
 func (a *Auth) SignOutHandler() http.Handler {
 	return a.csrf.Handler(http.HandlerFunc(a.signOut))
 }
@@ -67,31 +72,46 @@ func (a *Auth) signOut(w http.ResponseWriter, r *http.Request) {
 	var s *sessionstore.Session
 	ev := logout.Event{Channel: logout.ChannelRPInitiated, Issuer: a.client.Issuer()}
 	if token, ok := a.sessionToken(r); ok {
-		id := SessionID(token)
-		s, err = a.store.Get(ctx, id)
-		if err != nil && !errors.Is(err, sessionstore.ErrNotFound) {
-			a.storeFailedAtLogout(w, r, ev, err)
-			return
-		}
-		n, err := a.store.Delete(ctx, id)
-		if err != nil {
-			a.storeFailedAtLogout(w, r, ev, err)
-			return
-		}
-		ev.Ended = n
+		// The cookie goes whatever the store says: someone who signs out
+		// on a shared computer and walks away must be signed out here.
 		a.clearCookie(w, a.cookieName)
+		id := SessionID(token)
+		var gerr, derr error
+		s, gerr = a.store.Get(ctx, id)
+		if errors.Is(gerr, sessionstore.ErrNotFound) {
+			gerr = nil
+		}
+		ev.Ended, derr = a.store.Delete(ctx, id)
+		if err := errors.Join(gerr, derr); err != nil {
+			// Still on to the OP, which ends the user's OP session; the
+			// id_token_hint goes along if the session could be read.
+			ev.Err = fmt.Errorf("%w: %w", ErrStore, err)
+			a.logger.ErrorContext(ctx, "slo: sign-out: the session store failed; the cookie is cleared and the browser sent on to the OP", slog.Any("error", ev.Err))
+		}
 	}
-	if s == nil {
+	if s == nil && ev.Err == nil {
 		a.onLogout.Emit(ctx, ev)
 		a.logger.InfoContext(ctx, "slo: sign-out without a session")
 		http.Redirect(w, r, returnTo, http.StatusSeeOther)
 		return
 	}
-	ev.Issuer, ev.SID, ev.Subject = s.Issuer, s.SID, s.Subject
+	var hint string
+	if s != nil {
+		ev.Issuer, ev.SID, ev.Subject = s.Issuer, s.SID, s.Subject
+		hint = a.idTokenHint(ctx, s.Data.IDToken)
+		a.revokeRefreshToken(ctx, s)
+	}
 	a.onLogout.Emit(ctx, ev)
-	a.logger.InfoContext(ctx, "slo: signed out locally", slog.Any("session", s))
+	if ev.Err == nil {
+		a.logger.InfoContext(ctx, "slo: signed out locally", slog.Any("session", s))
+	}
 
-	p := rp.LogoutParams{IDTokenHint: a.idTokenHint(ctx, s.Data.IDToken)}
+	if err := a.client.Ready(ctx); err != nil {
+		// Signed out here; the OP cannot be told now.
+		a.opUnavailable(w, r, err)
+		return
+	}
+	p := rp.LogoutParams{IDTokenHint: hint}
 	if a.paths.loggedOut != "" {
 		p.State = rand.Text()
 	}
@@ -114,21 +134,13 @@ func (a *Auth) signOut(w http.ResponseWriter, r *http.Request) {
 		}
 		a.setRecordCookie(w, name, v, http.SameSiteLaxMode)
 	}
-	if len(endURL) > maxURLLen {
+	if a.endSessionPOST || len(endURL) > maxURLLen {
 		if err := a.client.WriteEndSessionForm(w, p); err != nil {
 			a.fail(w, r, err)
 		}
 		return
 	}
 	http.Redirect(w, r, endURL, http.StatusSeeOther)
-}
-
-func (a *Auth) storeFailedAtLogout(w http.ResponseWriter, r *http.Request, ev logout.Event, err error) {
-	err = fmt.Errorf("%w: %w", ErrStore, err)
-	ev.Err = err
-	a.onLogout.Emit(r.Context(), ev)
-	a.logger.ErrorContext(r.Context(), "slo: sign-out failed: the session store failed", slog.Any("error", err))
-	a.fail(w, r, err)
 }
 
 // LoggedOutHandler returns the handler for the post_logout_redirect_uri.

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
@@ -40,15 +41,20 @@ const (
 	DefaultClockSkew = 60 * time.Second
 	// DefaultHTTPTimeout is the timeout of the default HTTP client.
 	DefaultHTTPTimeout = 10 * time.Second
+	// DefaultJWKSMaxAge is the longest the OP's JWKS is trusted after it
+	// was fetched (Config.JWKSMaxAge).
+	DefaultJWKSMaxAge = 24 * time.Hour
 )
 
 // Config configures a Client. New validates it, applies the documented
 // defaults and keeps a copy, so changing a Config after New has no effect.
 //
 // URLs must be absolute. Issuer, RedirectURL, PostLogoutRedirectURL,
-// EndSessionURL and the discovered end_session_endpoint must use https,
-// except on a loopback host (localhost, 127.0.0.0/8, ::1), which may use
-// http for development and tests.
+// EndSessionURL and every endpoint discovery names that the RP calls or
+// sends the browser to (authorization, token, jwks_uri, userinfo,
+// revocation, end-session, check_session_iframe) must use https, except on
+// a loopback host (localhost, 127.0.0.0/8, ::1), which may use http for
+// development and tests, or with InsecureAllowHTTP.
 type Config struct {
 	// Issuer is the OP's issuer identifier, exactly as the OP spells it in
 	// its discovery document and tokens. Required. Discovery reads
@@ -87,6 +93,12 @@ type Config struct {
 	// ClockSkew is the leeway for exp and iat checks. Default
 	// DefaultClockSkew (60 s). Negative values are an error.
 	ClockSkew time.Duration
+	// JWKSMaxAge is the longest the keys of one JWKS response are trusted.
+	// A Cache-Control max-age in the response (less its Age) shortens it,
+	// no-cache and no-store make it the 1 minute floor; see KeySet for what
+	// happens when the refetch fails. Default DefaultJWKSMaxAge (24 h);
+	// values under 1 minute are an error.
+	JWKSMaxAge time.Duration
 	// HTTPClient is used for every request to the OP (discovery, JWKS,
 	// token, revocation). Default: a client with a DefaultHTTPTimeout
 	// (10 s) timeout.
@@ -96,6 +108,31 @@ type Config struct {
 	// Logger receives diagnostics. Default slog.Default(). Tokens are never
 	// logged.
 	Logger *slog.Logger
+	// DeferDiscovery lets New return a Client although discovery failed
+	// (the OP is down or unreachable at start), instead of an error.
+	// New still validates the Config and tries discovery once. Afterwards
+	// each call that needs the OP's metadata (Ready, Callback, Refresh,
+	// Revoke, and verifications with Keys) tries again, on demand and with
+	// backoff: after n failures in a row none before min(2ⁿ⁻¹ s, 1 min);
+	// concurrent calls share one attempt, and no goroutine works in the
+	// background. Until an attempt succeeds those calls, and Login,
+	// EndSessionURL and WriteEndSessionForm (which do no I/O and need a
+	// previous Ready), return an *UnavailableError matching
+	// ErrOPUnavailable; Metadata returns the zero Metadata and Discovered
+	// false. A discovery document that is wrong (another issuer, a missing
+	// or plain-http endpoint) is retried the same way, since the OP's
+	// configuration can be fixed without restarting the app; each failed
+	// attempt is logged at Error. Default false: New fails if discovery
+	// fails.
+	DeferDiscovery bool
+	// InsecureAllowHTTP accepts plain http for every URL that must
+	// otherwise use https (Issuer, RedirectURL, PostLogoutRedirectURL,
+	// EndSessionURL and every discovered endpoint), on any host. It is for
+	// development only, such as an OP reached as http://keycloak:8080 in a
+	// docker-compose network: over plain http a network attacker can read
+	// codes and tokens and supply signing keys. New logs at Error that it is
+	// on. Default false: http only on loopback hosts.
+	InsecureAllowHTTP bool
 }
 
 // Metadata is what discovery (OpenID Connect Discovery 1.0 and the logout
@@ -116,6 +153,9 @@ type Metadata struct {
 	CheckSessionIframe string `json:"check_session_iframe"`
 	// RevocationEndpoint is the RFC 7009 endpoint used by Revoke.
 	RevocationEndpoint string `json:"revocation_endpoint"`
+	// UserinfoEndpoint is the UserInfo endpoint (OpenID Connect Core 1.0
+	// §5.3); empty if the OP advertises none.
+	UserinfoEndpoint string `json:"userinfo_endpoint"`
 	// FrontChannelLogoutSupported: the OP supports Front-Channel Logout.
 	FrontChannelLogoutSupported bool `json:"frontchannel_logout_supported"`
 	// FrontChannelLogoutSessionSupported: front-channel requests carry iss
@@ -142,71 +182,48 @@ func (m Metadata) clone() Metadata {
 // concurrent use. Create it with New.
 type Client struct {
 	cfg      Config
-	meta     Metadata
-	oauth    oauth2.Config
 	keys     *KeySet
 	verifier *oidc.IDTokenVerifier
 	log      *slog.Logger
+
+	// op is what discovery found; nil until it succeeds (DeferDiscovery),
+	// then set once. provider returns it, retrying discovery if needed.
+	op        atomic.Pointer[provider]
+	discovery discovery
+
+	// meta and oauth remain for callback.go, which reads
+	// meta.AuthorizationResponseIssParameterSupported and calls
+	// oauth.Exchange; both are set in New and never change. TODO: remove
+	// both once Callback takes its provider from c.provider(ctx) after the
+	// state check and uses p.meta and p.oauth.
+	meta  Metadata
+	oauth tokenExchanger
 }
 
 // New validates cfg, runs OpenID Connect discovery for cfg.Issuer through
 // cfg.HTTPClient and returns a Client. All configuration problems are
 // reported at once, before any network access.
+//
+// If discovery fails, New returns the error, unless cfg.DeferDiscovery is
+// set: then it logs the error and returns a Client that retries discovery
+// when a call needs the OP (see Config.DeferDiscovery). New starts no
+// goroutine.
 func New(ctx context.Context, cfg Config) (*Client, error) {
 	cfg = withDefaults(cfg)
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	provider, err := oidc.NewProvider(oidc.ClientContext(ctx, cfg.HTTPClient), cfg.Issuer)
-	if err != nil {
-		return nil, fmt.Errorf("rp: discovery: %w", err)
+	if cfg.InsecureAllowHTTP {
+		cfg.Logger.ErrorContext(ctx, "rp: plain http allowed for development (Config.InsecureAllowHTTP); never use this in production", "issuer", cfg.Issuer)
 	}
-	var meta Metadata
-	if err := provider.Claims(&meta); err != nil {
-		return nil, fmt.Errorf("rp: discovery: %w", err)
-	}
-	if meta.Issuer != cfg.Issuer {
-		return nil, fmt.Errorf("rp: discovery: issuer %q does not match %q", meta.Issuer, cfg.Issuer)
-	}
-	if cfg.EndSessionURL != "" {
-		meta.EndSessionEndpoint = cfg.EndSessionURL
-	}
-	var errs []error
-	if meta.AuthorizationEndpoint == "" {
-		errs = append(errs, errors.New("rp: discovery: authorization_endpoint missing"))
-	}
-	if meta.TokenEndpoint == "" {
-		errs = append(errs, errors.New("rp: discovery: token_endpoint missing"))
-	}
-	if meta.JWKSURL == "" {
-		errs = append(errs, errors.New("rp: discovery: jwks_uri missing"))
-	}
-	if meta.EndSessionEndpoint != "" {
-		errs = append(errs, checkURL("end_session_endpoint", meta.EndSessionEndpoint))
-	}
-	if err := errors.Join(errs...); err != nil {
+	p, err := discover(ctx, cfg)
+	if err != nil && !cfg.DeferDiscovery {
 		return nil, err
 	}
 
-	c := &Client{cfg: cfg, meta: meta, log: cfg.Logger}
-	c.oauth = oauth2.Config{
-		ClientID:     cfg.ClientID,
-		ClientSecret: cfg.ClientSecret,
-		Endpoint: oauth2.Endpoint{
-			AuthURL:   meta.AuthorizationEndpoint,
-			TokenURL:  meta.TokenEndpoint,
-			AuthStyle: oauth2.AuthStyleInHeader,
-		},
-		RedirectURL: cfg.RedirectURL,
-		Scopes:      cfg.Scopes,
-	}
-	if cfg.AuthMethod != AuthMethodBasic {
-		c.oauth.Endpoint.AuthStyle = oauth2.AuthStyleInParams
-	}
-	if cfg.AuthMethod == AuthMethodNone {
-		c.oauth.ClientSecret = ""
-	}
-	c.keys = newKeySet(meta.JWKSURL, cfg)
+	c := &Client{cfg: cfg, log: cfg.Logger}
+	c.oauth = tokenExchanger{c}
+	c.keys = newKeySet(c.jwksURL, cfg)
 	c.verifier = oidc.NewVerifier(cfg.Issuer, c.keys, &oidc.Config{
 		ClientID:             cfg.ClientID,
 		SupportedSigningAlgs: cfg.SigningAlgs,
@@ -214,7 +231,48 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		// ClockSkew so that exp gets exactly that leeway.
 		Now: func() time.Time { return cfg.Now().Add(-cfg.ClockSkew) },
 	})
+	if err != nil {
+		// Until Callback reads the discovered metadata, require RFC 9207's
+		// iss parameter: failing closed for an OP that does not send it.
+		c.meta.AuthorizationResponseIssParameterSupported = true
+		c.failed(ctx, err)
+		return c, nil
+	}
+	c.meta = p.meta
+	c.op.Store(p)
 	return c, nil
+}
+
+// validate checks the discovered endpoints: the required ones must be
+// present, and every endpoint the RP calls or sends the browser to must be
+// an absolute https URL without fragment (http only on a loopback host or
+// with Config.InsecureAllowHTTP),
+// OpenID Connect Core 1.0 §16.17. All problems are reported at once.
+func (m *Metadata) validate(allowHTTP bool) error {
+	var errs []error
+	for _, e := range [...]struct {
+		name, value string
+		required    bool
+	}{
+		{"authorization_endpoint", m.AuthorizationEndpoint, true},
+		{"token_endpoint", m.TokenEndpoint, true},
+		{"jwks_uri", m.JWKSURL, true},
+		{"userinfo_endpoint", m.UserinfoEndpoint, false},
+		{"revocation_endpoint", m.RevocationEndpoint, false},
+		{"end_session_endpoint", m.EndSessionEndpoint, false},
+		{"check_session_iframe", m.CheckSessionIframe, false},
+	} {
+		switch {
+		case e.value != "":
+			errs = append(errs, checkURL("discovery: "+e.name, e.value, allowHTTP))
+			if e.name == "end_session_endpoint" {
+				errs = append(errs, checkEndSessionQuery("discovery: "+e.name, e.value))
+			}
+		case e.required:
+			errs = append(errs, fmt.Errorf("rp: discovery: %s missing", e.name))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func withDefaults(cfg Config) Config {
@@ -236,6 +294,9 @@ func withDefaults(cfg Config) Config {
 	if cfg.ClockSkew == 0 {
 		cfg.ClockSkew = DefaultClockSkew
 	}
+	if cfg.JWKSMaxAge == 0 {
+		cfg.JWKSMaxAge = DefaultJWKSMaxAge
+	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: DefaultHTTPTimeout}
 	}
@@ -252,7 +313,7 @@ func (cfg *Config) validate() error {
 	var errs []error
 	if cfg.Issuer == "" {
 		errs = append(errs, errors.New("rp: Issuer is required"))
-	} else if err := checkURL("Issuer", cfg.Issuer); err != nil {
+	} else if err := checkURL("Issuer", cfg.Issuer, cfg.InsecureAllowHTTP); err != nil {
 		errs = append(errs, err)
 	} else if u, _ := url.Parse(cfg.Issuer); u.RawQuery != "" || u.ForceQuery {
 		errs = append(errs, errors.New("rp: Issuer must not have a query"))
@@ -263,13 +324,14 @@ func (cfg *Config) validate() error {
 	if cfg.RedirectURL == "" {
 		errs = append(errs, errors.New("rp: RedirectURL is required"))
 	} else {
-		errs = append(errs, checkURL("RedirectURL", cfg.RedirectURL))
+		errs = append(errs, checkURL("RedirectURL", cfg.RedirectURL, cfg.InsecureAllowHTTP))
 	}
 	if cfg.PostLogoutRedirectURL != "" {
-		errs = append(errs, checkURL("PostLogoutRedirectURL", cfg.PostLogoutRedirectURL))
+		errs = append(errs, checkURL("PostLogoutRedirectURL", cfg.PostLogoutRedirectURL, cfg.InsecureAllowHTTP))
 	}
 	if cfg.EndSessionURL != "" {
-		errs = append(errs, checkURL("EndSessionURL", cfg.EndSessionURL))
+		errs = append(errs, checkURL("EndSessionURL", cfg.EndSessionURL, cfg.InsecureAllowHTTP),
+			checkEndSessionQuery("EndSessionURL", cfg.EndSessionURL))
 	}
 	switch cfg.AuthMethod {
 	case AuthMethodBasic, AuthMethodPost:
@@ -304,12 +366,16 @@ func (cfg *Config) validate() error {
 	if cfg.ClockSkew < 0 {
 		errs = append(errs, errors.New("rp: ClockSkew must not be negative"))
 	}
+	if cfg.JWKSMaxAge < minJWKSMaxAge {
+		errs = append(errs, fmt.Errorf("rp: JWKSMaxAge must be at least %v", minJWKSMaxAge))
+	}
 	return errors.Join(errs...)
 }
 
 // checkURL checks that raw is an absolute URL without fragment that uses
-// https, or http on a loopback host.
-func checkURL(name, raw string) error {
+// https, or http on a loopback host or when allowHTTP
+// (Config.InsecureAllowHTTP).
+func checkURL(name, raw string, allowHTTP bool) error {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return fmt.Errorf("rp: %s: %w", name, err)
@@ -323,8 +389,8 @@ func checkURL(name, raw string) error {
 	switch u.Scheme {
 	case "https":
 	case "http":
-		if !isLoopback(u.Hostname()) {
-			return fmt.Errorf("rp: %s %q must use https (http is allowed only for loopback hosts)", name, raw)
+		if !allowHTTP && !isLoopback(u.Hostname()) {
+			return fmt.Errorf("rp: %s %q must use https (http is allowed only for loopback hosts, and with Config.InsecureAllowHTTP for development)", name, raw)
 		}
 	default:
 		return fmt.Errorf("rp: %s %q must use https", name, raw)
@@ -358,11 +424,22 @@ func (c *Client) Config() Config {
 }
 
 // Metadata returns a copy of the OP metadata found by discovery. Its
-// EndSessionEndpoint is Config.EndSessionURL when that is set.
-func (c *Client) Metadata() Metadata { return c.meta.clone() }
+// EndSessionEndpoint is Config.EndSessionURL when that is set. It does no
+// I/O: before discovery has succeeded (Config.DeferDiscovery) it returns
+// the zero Metadata; Discovered tells the two apart and Ready retries.
+func (c *Client) Metadata() Metadata {
+	if p := c.op.Load(); p != nil {
+		return p.meta.clone()
+	}
+	return Metadata{}
+}
 
 // Keys returns the OP's signing key set, shared by every verification this
-// Client does. Other packages (logout tokens) verify with it too.
+// Client does. Other packages (logout tokens) verify with it too. It can be
+// taken before discovery has succeeded (Config.DeferDiscovery): until then
+// its jwks_uri is unknown, and a verification that needs it retries
+// discovery like any call that needs the OP, or fails with an
+// *UnavailableError.
 func (c *Client) Keys() *KeySet { return c.keys }
 
 // EncryptionRequired reports whether ID tokens must be encrypted (JWE),

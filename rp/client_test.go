@@ -3,6 +3,7 @@ package rp_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"slices"
 	"strings"
@@ -95,6 +96,7 @@ func TestNewDiscovery(t *testing.T) {
 		EndSessionEndpoint:                         op.issuer + "/logout?tenant=t1",
 		CheckSessionIframe:                         op.issuer + "/check",
 		RevocationEndpoint:                         op.issuer + "/revoke",
+		UserinfoEndpoint:                           op.issuer + "/userinfo",
 		FrontChannelLogoutSupported:                true,
 		FrontChannelLogoutSessionSupported:         true,
 		BackChannelLogoutSupported:                 true,
@@ -128,6 +130,9 @@ func TestNewDiscoveryProblems(t *testing.T) {
 		{"issuer mismatch", func(op *fakeOP) { op.setMeta("issuer", op.issuer+"/") }, nil, "issuer"},
 		{"http end_session_endpoint", func(op *fakeOP) { op.setMeta("end_session_endpoint", "http://op.example/logout") }, nil, "end_session_endpoint"},
 		{"no token endpoint", func(op *fakeOP) { op.setMeta("token_endpoint", nil) }, nil, "token_endpoint missing"},
+		{"relative jwks_uri", func(op *fakeOP) { op.setMeta("jwks_uri", "/jwks") }, nil, `jwks_uri "/jwks" is not an absolute URL`},
+		{"jwks_uri with fragment", func(op *fakeOP) { op.setMeta("jwks_uri", "https://op.example/jwks#x") }, nil, "jwks_uri"},
+
 		{"not found", func(op *fakeOP) {}, func(cfg *rp.Config) { cfg.Issuer += "/nothing" }, "discovery"},
 	}
 	for _, tt := range tests {
@@ -144,6 +149,60 @@ func TestNewDiscoveryProblems(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestNewDiscoveredEndpointsHTTPS checks that every endpoint the RP calls or
+// sends the browser to must use https unless its host is loopback, and that
+// the error names the field (OpenID Connect Core 1.0 §16.17).
+func TestNewDiscoveredEndpointsHTTPS(t *testing.T) {
+	fields := []string{
+		"authorization_endpoint", "token_endpoint", "jwks_uri", "userinfo_endpoint",
+		"revocation_endpoint", "end_session_endpoint", "check_session_iframe",
+	}
+	for _, field := range fields {
+		t.Run(field, func(t *testing.T) {
+			op := newFakeOP(t)
+			op.setMeta(field, "http://op.example/"+field)
+			_, err := rp.New(t.Context(), op.config())
+			want := fmt.Sprintf("rp: discovery: %s %q must use https", field, "http://op.example/"+field)
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Fatalf("error = %v, want one containing %s", err, want)
+			}
+		})
+	}
+	t.Run("all at once", func(t *testing.T) {
+		op := newFakeOP(t)
+		for _, f := range fields {
+			op.setMeta(f, "http://op.example/"+f)
+		}
+		_, err := rp.New(t.Context(), op.config())
+		for _, f := range fields {
+			if err == nil || !strings.Contains(err.Error(), f+` "http://op.example/`) {
+				t.Errorf("error %v does not name %s", err, f)
+			}
+		}
+	})
+	t.Run("https and loopback http accepted", func(t *testing.T) {
+		op := newFakeOP(t)
+		for i, f := range fields {
+			if f == "jwks_uri" || f == "token_endpoint" {
+				continue // these are fetched below or by other tests
+			}
+			if i%2 == 0 {
+				op.setMeta(f, "https://op.example/"+f+"?tenant=a;b")
+			} else {
+				op.setMeta(f, "http://[::1]:8080/"+f)
+			}
+		}
+		c, err := rp.New(t.Context(), op.config())
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := c.Metadata()
+		if m.UserinfoEndpoint != "http://[::1]:8080/userinfo_endpoint" || m.CheckSessionIframe != "https://op.example/check_session_iframe?tenant=a;b" {
+			t.Errorf("Metadata = %+v", m)
+		}
+	})
 }
 
 func TestNewCopiesConfig(t *testing.T) {

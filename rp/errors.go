@@ -1,6 +1,9 @@
 package rp
 
-import "errors"
+import (
+	"errors"
+	"time"
+)
 
 // AuthError is an error response from the OP's authorization endpoint
 // (OpenID Connect Core 1.0 §3.1.2.6, RFC 6749 §4.1.2.1). Callback returns it
@@ -43,4 +46,37 @@ var (
 	// ErrNoRevocationEndpoint means the OP advertises no revocation_endpoint
 	// (RFC 7009).
 	ErrNoRevocationEndpoint = errors.New("rp: OP has no revocation_endpoint")
+	// ErrOPUnavailable means discovery has not succeeded yet
+	// (Config.DeferDiscovery), so nothing that needs the OP can be done.
+	// The error is an *UnavailableError, which says when to retry.
+	ErrOPUnavailable = errors.New("rp: OP unavailable")
 )
+
+// UnavailableError is returned, before discovery has succeeded
+// (Config.DeferDiscovery), by every call that needs the OP. It matches
+// ErrOPUnavailable and wraps the cause of the last failed attempt. An HTTP
+// handler answers 503 Service Unavailable with a Retry-After of
+// RetryAfter, rounded up to whole seconds.
+type UnavailableError struct {
+	// RetryAfter is how long until the next discovery attempt is allowed;
+	// zero if the next call needing the OP (or Ready) may make one now.
+	RetryAfter time.Duration
+	// Err is why the last discovery attempt failed.
+	Err error
+}
+
+// Error describes the last failure.
+func (e *UnavailableError) Error() string {
+	if e.Err == nil {
+		return ErrOPUnavailable.Error()
+	}
+	return ErrOPUnavailable.Error() + ": " + e.Err.Error()
+}
+
+// Unwrap returns ErrOPUnavailable and the cause.
+func (e *UnavailableError) Unwrap() []error {
+	if e.Err == nil {
+		return []error{ErrOPUnavailable}
+	}
+	return []error{ErrOPUnavailable, e.Err}
+}

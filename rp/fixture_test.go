@@ -1,6 +1,7 @@
 package rp_test
 
 import (
+	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -8,10 +9,13 @@ import (
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
+	"log/slog"
 	"maps"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -53,6 +57,9 @@ type fakeOP struct {
 	meta      map[string]any
 	jwks      []jose.JSONWebKey
 	jwksBlock chan struct{} // if non-nil, JWKS requests wait for it to close
+	jwksCache string        // Cache-Control of JWKS responses ("" for none)
+	jwksAge   string        // Age of JWKS responses ("" for none)
+	jwksFail  bool          // if set, the JWKS endpoint answers 503
 	idToken   string        // id_token of the next token response ("" for none)
 	tokenErr  string        // if set, the token endpoint answers this OAuth error
 	extra     map[string]any
@@ -61,7 +68,9 @@ type fakeOP struct {
 	revokes   []url.Values
 	revokeReq []*http.Request
 
-	jwksHits atomic.Int32
+	jwksHits      atomic.Int32
+	discoveryHits atomic.Int32
+	discoveryDown atomic.Bool // if set, discovery answers 503
 }
 
 func newFakeOP(t testing.TB) *fakeOP {
@@ -78,6 +87,7 @@ func newFakeOP(t testing.TB) *fakeOP {
 		"jwks_uri":                                       op.issuer + "/jwks",
 		"end_session_endpoint":                           op.issuer + "/logout?tenant=t1",
 		"revocation_endpoint":                            op.issuer + "/revoke",
+		"userinfo_endpoint":                              op.issuer + "/userinfo",
 		"check_session_iframe":                           op.issuer + "/check",
 		"response_types_supported":                       []string{"code"},
 		"subject_types_supported":                        []string{"public"},
@@ -124,6 +134,11 @@ func ecKey(t testing.TB) *ecdsa.PrivateKey {
 func (op *fakeOP) serve(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Path {
 	case "/.well-known/openid-configuration":
+		op.discoveryHits.Add(1)
+		if op.discoveryDown.Load() {
+			http.Error(w, "starting", http.StatusServiceUnavailable)
+			return
+		}
 		op.mu.Lock()
 		body, _ := json.Marshal(op.meta)
 		op.mu.Unlock()
@@ -132,13 +147,23 @@ func (op *fakeOP) serve(w http.ResponseWriter, r *http.Request) {
 	case "/jwks":
 		op.jwksHits.Add(1)
 		op.mu.Lock()
-		block := op.jwksBlock
+		block, cacheControl, age, fail := op.jwksBlock, op.jwksCache, op.jwksAge, op.jwksFail
 		body, _ := json.Marshal(jose.JSONWebKeySet{Keys: op.jwks})
 		op.mu.Unlock()
 		if block != nil {
 			<-block
 		}
+		if fail {
+			http.Error(w, "unavailable", http.StatusServiceUnavailable)
+			return
+		}
 		w.Header().Set("Content-Type", "application/json")
+		if cacheControl != "" {
+			w.Header().Set("Cache-Control", cacheControl)
+		}
+		if age != "" {
+			w.Header().Set("Age", age)
+		}
 		w.Write(body)
 	case "/token":
 		r.ParseForm()
@@ -183,6 +208,13 @@ func (op *fakeOP) setMeta(k string, v any) {
 		return
 	}
 	op.meta[k] = v
+}
+
+// setJWKS sets the OP's published keys and how the JWKS endpoint answers.
+func (op *fakeOP) setJWKS(keys []jose.JSONWebKey, cacheControl string, fail bool) {
+	op.mu.Lock()
+	defer op.mu.Unlock()
+	op.jwks, op.jwksCache, op.jwksFail = keys, cacheControl, fail
 }
 
 func (op *fakeOP) setIDToken(s string) {
@@ -302,4 +334,56 @@ func leftHalfHash(s string) string {
 	h.Write([]byte(s))
 	sum := h.Sum(nil)
 	return base64.RawURLEncoding.EncodeToString(sum[:len(sum)/2])
+}
+
+// rename makes the OP answer as issuer (a non-loopback http URL such as
+// "http://keycloak:8080") and returns an HTTP client that reaches the
+// test server under that name, as a docker-compose network would.
+func (op *fakeOP) rename(issuer string) *http.Client {
+	op.t.Helper()
+	old := op.issuer
+	op.mu.Lock()
+	for k, v := range op.meta {
+		if s, ok := v.(string); ok && strings.HasPrefix(s, old) {
+			op.meta[k] = issuer + strings.TrimPrefix(s, old)
+		}
+	}
+	op.mu.Unlock()
+	op.issuer = issuer
+	addr := op.srv.Listener.Addr().String()
+	var d net.Dialer
+	return &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return d.DialContext(ctx, network, addr)
+		},
+	}}
+}
+
+// logRecorder is a slog.Handler that keeps every record.
+type logRecorder struct {
+	mu      sync.Mutex
+	records []slog.Record
+}
+
+func (h *logRecorder) Enabled(context.Context, slog.Level) bool { return true }
+func (h *logRecorder) Handle(_ context.Context, r slog.Record) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.records = append(h.records, r.Clone())
+	return nil
+}
+func (h *logRecorder) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *logRecorder) WithGroup(string) slog.Handler      { return h }
+
+// find returns the records at level whose message contains substr.
+func (h *logRecorder) find(level slog.Level, substr string) []slog.Record {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []slog.Record
+	for _, r := range h.records {
+		if r.Level == level && strings.Contains(r.Message, substr) {
+			out = append(out, r)
+		}
+	}
+	return out
 }

@@ -4,7 +4,9 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"
+	"net/http"
 	"testing"
+	"time"
 )
 
 // FuzzParseJWKS checks that any JWKS body yields only public verification
@@ -33,4 +35,40 @@ func FuzzParseJWKS(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestCacheMaxAge(t *testing.T) {
+	const limit = 24 * time.Hour
+	tests := []struct {
+		cacheControl []string
+		age          string
+		want         time.Duration
+	}{
+		{nil, "", limit},
+		{nil, "600", limit}, // Age without max-age: the limit
+		{[]string{"max-age=3600"}, "", time.Hour},
+		{[]string{`max-age="3600"`}, "", time.Hour},
+		{[]string{"public", "max-age=3600"}, "", time.Hour},
+		{[]string{"max-age=3600, max-age=60000"}, "", time.Hour}, // the first counts
+		{[]string{"max-age=3600"}, "3000", 10 * time.Minute},
+		{[]string{"max-age=3600"}, "x", time.Hour}, // malformed Age ignored
+		{[]string{"max-age=3600"}, "9999999", minJWKSMaxAge},
+		{[]string{"max-age=99999999999999999999999"}, "", limit},
+		{[]string{"max-age=-5"}, "", minJWKSMaxAge},
+		{[]string{"max-age="}, "", minJWKSMaxAge},
+		{[]string{"s-maxage=3600"}, "", limit},
+		{[]string{"private, No-Store"}, "", minJWKSMaxAge},
+	}
+	for _, tt := range tests {
+		h := http.Header{}
+		for _, v := range tt.cacheControl {
+			h.Add("Cache-Control", v)
+		}
+		if tt.age != "" {
+			h.Set("Age", tt.age)
+		}
+		if got := cacheMaxAge(h, limit); got != tt.want {
+			t.Errorf("cacheMaxAge(%q, Age %q) = %v, want %v", tt.cacheControl, tt.age, got, tt.want)
+		}
+	}
 }

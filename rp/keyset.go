@@ -11,8 +11,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -30,6 +32,10 @@ const maxJWKSFetch = 30 * time.Second
 // maxJWKSBytes bounds the JWKS response body.
 const maxJWKSBytes = 1 << 20
 
+// minJWKSMaxAge is the shortest time keys are trusted, whatever the JWKS
+// response's Cache-Control says.
+const minJWKSMaxAge = time.Minute
+
 // KeySet is the OP's JSON Web Key Set (jwks_uri), fetched on first use and
 // cached. It verifies JWS signatures with the algorithms the Client is
 // configured for (Config.SigningAlgs) and no others; "none" is never
@@ -39,19 +45,34 @@ const maxJWKSBytes = 1 << 20
 //
 // When no cached key verifies a signature (an unknown kid after key
 // rotation, or a failed verification), the set is fetched again, at most
-// once per MinJWKSRefresh. A KeySet is safe for concurrent use and starts
-// no goroutine except for a fetch in progress.
+// once per MinJWKSRefresh. Cached keys are trusted for a maximum age: the
+// response's Cache-Control max-age (less its Age header) between 1 minute
+// and Config.JWKSMaxAge, or Config.JWKSMaxAge (default 24 h) without one,
+// so keys the OP has removed stop verifying. The first verification after
+// that age refetches the set. If that fetch fails, the old keys keep
+// verifying for one more maximum age, each failed fetch logged at Error,
+// and after that verification fails until a fetch succeeds: an OP whose
+// JWKS is briefly unreachable does not stop logins and logouts, and one
+// that stays unreachable cannot keep a removed key trusted.
+//
+// A KeySet is safe for concurrent use; concurrent callers share one fetch.
+// It starts no goroutine except for a fetch in progress, which outlives a
+// caller that gives up (for the others waiting) but no more than 30 s.
 type KeySet struct {
-	url     string
+	url     func(context.Context) (string, error) // jwks_uri, once discovered
 	client  *http.Client
 	now     func() time.Time
 	log     *slog.Logger
 	algs    []jose.SignatureAlgorithm
 	hmacKey []byte
+	maxAge  time.Duration
 
 	mu       sync.RWMutex
 	keys     []publicKey // replaced, never modified in place
+	fresh    time.Time   // keys are trusted until then
+	stale    time.Time   // and, when refetching fails, used until then
 	fetched  time.Time   // start of the last fetch; zero if none
+	lastErr  error       // error of the last fetch, nil if it succeeded
 	inflight *fetch
 }
 
@@ -69,12 +90,13 @@ type fetch struct {
 	err  error
 }
 
-func newKeySet(jwksURL string, cfg Config) *KeySet {
+func newKeySet(jwksURL func(context.Context) (string, error), cfg Config) *KeySet {
 	k := &KeySet{
 		url:    jwksURL,
 		client: cfg.HTTPClient,
 		now:    cfg.Now,
 		log:    cfg.Logger,
+		maxAge: cfg.JWKSMaxAge,
 	}
 	for _, a := range cfg.SigningAlgs {
 		k.algs = append(k.algs, jose.SignatureAlgorithm(a))
@@ -132,27 +154,35 @@ func (k *KeySet) Verify(ctx context.Context, jws *jose.JSONWebSignature) ([]byte
 	kid := sig.Protected.KeyID
 
 	k.mu.RLock()
-	keys := k.keys
+	keys, fresh := k.keys, k.fresh
 	k.mu.RUnlock()
-	if payload, ok := verifyWith(jws, keys, kid, alg); ok {
-		return payload, nil
-	}
-
-	fresh, err := k.refresh(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("rp: fetching JWKS: %w", err)
-	}
-	// Retry only if the key list changed (a rate-limited refresh may hand
-	// back the very slice already tried).
-	if len(fresh) > 0 && (len(keys) == 0 || &fresh[0] != &keys[0]) {
-		if payload, ok := verifyWith(jws, fresh, kid, alg); ok {
+	tried := k.now().Before(fresh)
+	if tried {
+		if payload, ok := verifyWith(jws, keys, kid, alg); ok {
 			return payload, nil
 		}
 	}
-	if kid != "" && !slices.ContainsFunc(fresh, func(p publicKey) bool { return p.kid == kid }) {
+
+	usable, err := k.refresh(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("rp: fetching JWKS: %w", err)
+	}
+	// Retry unless the very keys already tried came back (a rate-limited
+	// refresh, or a failed one within the grace period).
+	if !tried || !sameKeys(usable, keys) {
+		if payload, ok := verifyWith(jws, usable, kid, alg); ok {
+			return payload, nil
+		}
+	}
+	if kid != "" && !slices.ContainsFunc(usable, func(p publicKey) bool { return p.kid == kid }) {
 		return nil, fmt.Errorf("rp: JWS signature: no key with kid %q", kid)
 	}
 	return nil, errors.New("rp: JWS signature: no key verifies it")
+}
+
+// sameKeys reports whether a and b are the same cached key list.
+func sameKeys(a, b []publicKey) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
 // verifyWith tries the keys that match kid and alg.
@@ -199,18 +229,26 @@ func (pk *publicKey) fits(alg jose.SignatureAlgorithm) bool {
 }
 
 // refresh fetches the JWKS unless a fetch started less than MinJWKSRefresh
-// ago, in which case it returns the cached keys. Concurrent callers share
-// one fetch.
+// ago, and returns the keys to verify with: the fetched ones, or after a
+// failed fetch the cached ones while they are within their grace period.
+// Concurrent callers share one fetch. Before discovery has succeeded
+// (Config.DeferDiscovery) the jwks_uri is unknown and it fails with an
+// *UnavailableError.
 func (k *KeySet) refresh(ctx context.Context) ([]publicKey, error) {
+	jwksURL, err := k.url(ctx)
+	if err != nil {
+		return nil, err
+	}
 	k.mu.Lock()
 	f := k.inflight
 	if f == nil {
-		if !k.fetched.IsZero() && k.now().Sub(k.fetched) < MinJWKSRefresh {
-			keys := k.keys
+		now := k.now()
+		if !k.fetched.IsZero() && now.Sub(k.fetched) < MinJWKSRefresh {
+			keys, err := k.usable(now)
 			k.mu.Unlock()
-			return keys, nil
+			return keys, err
 		}
-		k.fetched = k.now()
+		k.fetched = now
 		f = &fetch{done: make(chan struct{})}
 		k.inflight = f
 		// The fetch outlives a caller that gives up, since others may wait
@@ -218,7 +256,7 @@ func (k *KeySet) refresh(ctx context.Context) ([]publicKey, error) {
 		go func() {
 			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), maxJWKSFetch)
 			defer cancel()
-			k.run(fctx, f)
+			k.run(fctx, jwksURL, f)
 		}()
 	}
 	k.mu.Unlock()
@@ -231,46 +269,122 @@ func (k *KeySet) refresh(ctx context.Context) ([]publicKey, error) {
 	}
 }
 
-func (k *KeySet) run(ctx context.Context, f *fetch) {
-	keys, err := k.download(ctx)
-	if err != nil {
-		k.log.ErrorContext(ctx, "rp: JWKS fetch failed", "jwks_uri", k.url, "err", err)
+// usable returns the cached keys if they may still be used at now (fresh,
+// or stale within the grace period), else the last fetch error. k.mu must
+// be held.
+func (k *KeySet) usable(now time.Time) ([]publicKey, error) {
+	if now.Before(k.stale) {
+		return k.keys, nil
 	}
+	if k.lastErr != nil {
+		return nil, k.lastErr
+	}
+	return nil, errors.New("JWKS expired")
+}
+
+func (k *KeySet) run(ctx context.Context, jwksURL string, f *fetch) {
+	keys, maxAge, err := k.download(ctx, jwksURL)
 	k.mu.Lock()
+	now := k.now()
+	k.lastErr = err
 	if err == nil {
 		k.keys = keys
-	} else {
-		keys = k.keys
+		k.fresh = now.Add(maxAge)
+		k.stale = k.fresh.Add(maxAge)
 	}
+	f.keys, f.err = k.usable(now)
+	stale := k.stale
 	k.inflight = nil
 	k.mu.Unlock()
-	f.keys, f.err = keys, err
+	if err != nil {
+		if f.err == nil {
+			k.log.ErrorContext(ctx, "rp: JWKS fetch failed; verifying with the keys fetched before", "jwks_uri", jwksURL, "until", stale, "err", err)
+		} else {
+			k.log.ErrorContext(ctx, "rp: JWKS fetch failed", "jwks_uri", jwksURL, "err", err)
+		}
+	}
 	close(f.done)
 }
 
-func (k *KeySet) download(ctx context.Context) ([]publicKey, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, k.url, nil)
+// download fetches and parses the JWKS and returns its keys and how long
+// they may be trusted.
+func (k *KeySet) download(ctx context.Context, jwksURL string) ([]publicKey, time.Duration, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, jwksURL, nil)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	req.Header.Set("Accept", "application/jwk-set+json, application/json")
 	req.Header.Set("Cache-Control", "no-cache")
 	resp, err := k.client.Do(req)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxJWKSBytes+1))
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%s: status %s", k.url, resp.Status)
+		return nil, 0, fmt.Errorf("%s: status %s", jwksURL, resp.Status)
 	}
 	if len(body) > maxJWKSBytes {
-		return nil, fmt.Errorf("%s: JWKS larger than %d bytes", k.url, maxJWKSBytes)
+		return nil, 0, fmt.Errorf("%s: JWKS larger than %d bytes", jwksURL, maxJWKSBytes)
 	}
-	return parseJWKS(body)
+	keys, err := parseJWKS(body)
+	if err != nil {
+		return nil, 0, err
+	}
+	return keys, cacheMaxAge(resp.Header, k.maxAge), nil
+}
+
+// cacheMaxAge returns how long a response may be used by its Cache-Control
+// max-age less its Age (RFC 9111 §5.2.2.1, §5.1), between minJWKSMaxAge
+// and limit; limit without a max-age. no-cache, no-store and a malformed
+// max-age give minJWKSMaxAge. Of several max-age directives the first
+// counts (RFC 9111 §4.2.1).
+func cacheMaxAge(h http.Header, limit time.Duration) time.Duration {
+	d, seen := limit, false
+	for _, line := range h.Values("Cache-Control") {
+		for directive := range strings.SplitSeq(line, ",") {
+			name, value, _ := strings.Cut(strings.TrimSpace(directive), "=")
+			switch strings.ToLower(strings.TrimSpace(name)) {
+			case "no-cache", "no-store":
+				return minJWKSMaxAge
+			case "max-age":
+				if seen {
+					continue
+				}
+				seen = true
+				secs, ok := deltaSeconds(strings.Trim(strings.TrimSpace(value), `"`))
+				if !ok {
+					return minJWKSMaxAge
+				}
+				d = secs
+			}
+		}
+	}
+	if age, ok := deltaSeconds(h.Get("Age")); ok && seen {
+		d -= age
+	}
+	return min(max(d, minJWKSMaxAge), limit)
+}
+
+// deltaSeconds parses an RFC 9111 delta-seconds value (1*DIGIT), saturating
+// instead of overflowing.
+func deltaSeconds(s string) (time.Duration, bool) {
+	if s == "" {
+		return 0, false
+	}
+	const maxSecs = int64(math.MaxInt64 / int64(time.Second))
+	var n int64
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = min(n*10+int64(c-'0'), maxSecs)
+	}
+	return time.Duration(n) * time.Second, true
 }
 
 // parseJWKS returns the usable signature verification keys of a JWK Set.

@@ -76,14 +76,24 @@ func TestKeySetRotation(t *testing.T) {
 func TestKeySetConcurrentRefetchShared(t *testing.T) {
 	op := newFakeOP(t)
 	c := op.client(t)
-	ks := c.Keys()
+	const n = 16
+	verifyConcurrently(t, op, c.Keys(), op.sign(op.claims("n"), signOpts{}), n)
+	// The clock does not move, so every caller either shared the one fetch
+	// or found its result in the cache.
+	if got := op.jwksHits.Load(); got != 1 {
+		t.Fatalf("JWKS fetched %d times by %d concurrent callers, want 1", got, n)
+	}
+}
+
+// verifyConcurrently verifies tok in n goroutines at once, holding JWKS
+// responses until all have started, and fails the test unless each
+// verification succeeds.
+func verifyConcurrently(t *testing.T, op *fakeOP, ks *rp.KeySet, tok string, n int) {
+	t.Helper()
 	block := make(chan struct{})
 	op.mu.Lock()
 	op.jwksBlock = block
 	op.mu.Unlock()
-
-	tok := op.sign(op.claims("n"), signOpts{})
-	const n = 16
 	errs := make(chan error, n)
 	var wg sync.WaitGroup
 	for range n {
@@ -99,11 +109,6 @@ func TestKeySetConcurrentRefetchShared(t *testing.T) {
 		if err != nil {
 			t.Error(err)
 		}
-	}
-	// The clock does not move, so every caller either shared the one fetch
-	// or found its result in the cache.
-	if got := op.jwksHits.Load(); got != 1 {
-		t.Fatalf("JWKS fetched %d times by %d concurrent callers, want 1", got, n)
 	}
 }
 

@@ -65,7 +65,15 @@ type LoginState struct {
 // The request always carries response_type=code, client_id, redirect_uri,
 // scope, a fresh random state and nonce (crypto/rand.Text) and a PKCE S256
 // code challenge.
+//
+// Login does no I/O. Before discovery has succeeded (Config.DeferDiscovery)
+// it returns an *UnavailableError; call Ready first, which retries
+// discovery.
 func (c *Client) Login(opts ...AuthOption) (string, *LoginState, error) {
+	p, err := c.current()
+	if err != nil {
+		return "", nil, err
+	}
 	scopes := slices.Clone(c.cfg.Scopes)
 	var params []oauth2.AuthCodeOption
 	for _, o := range opts {
@@ -98,9 +106,9 @@ func (c *Client) Login(opts ...AuthOption) (string, *LoginState, error) {
 	// A field-by-field copy: copying the whole oauth2.Config would read its
 	// auth-style cache without synchronisation while an Exchange sets it.
 	conf := oauth2.Config{
-		ClientID:    c.oauth.ClientID,
-		Endpoint:    c.oauth.Endpoint,
-		RedirectURL: c.oauth.RedirectURL,
+		ClientID:    p.oauth.ClientID,
+		Endpoint:    p.oauth.Endpoint,
+		RedirectURL: p.oauth.RedirectURL,
 		Scopes:      scopes,
 	}
 	params = append(params,

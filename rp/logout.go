@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"crypto/rand"
 	"fmt"
+	"html"
 	"html/template"
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 )
 
 // LogoutParams are the parameters of an RP-initiated logout request
@@ -30,56 +32,74 @@ type LogoutParams struct {
 
 // EndSessionURL returns the URL to redirect the browser to for
 // RP-initiated logout (GET): the OP's end_session_endpoint (or
-// Config.EndSessionURL), keeping any query it already has, with
-// id_token_hint, logout_hint, client_id (always sent: it names the same
-// client as the hint's aud, RPI §2), post_logout_redirect_uri, state and
-// ui_locales added. It returns ErrNoEndSessionEndpoint when the OP has no
-// end-session endpoint; the caller then logs out locally only.
+// Config.EndSessionURL) exactly as given, its own query included byte for
+// byte whether or not it parses as a form, with id_token_hint,
+// logout_hint, client_id (always sent: it names the same client as the
+// hint's aud, RPI §2), post_logout_redirect_uri, state and ui_locales
+// appended. New refuses an endpoint whose query sets one of these itself,
+// so the request never carries two values of a logout parameter. It
+// returns ErrNoEndSessionEndpoint when the OP has no end-session endpoint;
+// the caller then logs out locally only. It does no I/O: before discovery
+// has succeeded (Config.DeferDiscovery) it returns an *UnavailableError.
 func (c *Client) EndSessionURL(p LogoutParams) (string, error) {
-	u, params, err := c.endSession(p)
+	endpoint, params, err := c.endSession(p)
 	if err != nil {
 		return "", err
 	}
-	u.RawQuery = mergeQuery(u.RawQuery, params)
-	return u.String(), nil
+	return appendQuery(endpoint, params), nil
 }
 
-// mergeQuery adds params to the raw query of the end-session endpoint. The
-// endpoint's own query is kept byte for byte (RP-Initiated Logout 1.0 §2.1)
-// unless it sets one of the logout parameters itself; then the logout's
-// value wins and the query is re-encoded.
-func mergeQuery(raw string, params url.Values) string {
-	if raw == "" {
-		return params.Encode()
+// logoutParams are the parameters endSession sets; an end-session endpoint
+// must not set them in its own query.
+var logoutParams = []string{"id_token_hint", "logout_hint", "client_id", "post_logout_redirect_uri", "state", "ui_locales"}
+
+// appendQuery appends params to endpoint, an absolute URL without
+// fragment, keeping every byte of endpoint (RP-Initiated Logout 1.0 §2.1:
+// the endpoint "MAY contain … query parameter components").
+func appendQuery(endpoint string, params url.Values) string {
+	switch {
+	case !strings.Contains(endpoint, "?"):
+		endpoint += "?"
+	case !strings.HasSuffix(endpoint, "?") && !strings.HasSuffix(endpoint, "&"):
+		endpoint += "&"
 	}
-	q, err := url.ParseQuery(raw)
-	clash := err != nil
-	for k := range params {
-		if _, ok := q[k]; ok {
-			clash = true
+	return endpoint + params.Encode()
+}
+
+// checkEndSessionQuery refuses an end-session endpoint whose query names a
+// logout parameter. The query is split on both "&" and ";" and each name
+// unescaped where it can be, so that no reading of it by an OP (some
+// servers split on ";", url.ParseQuery refuses it) finds one.
+func checkEndSessionQuery(name, endpoint string) error {
+	_, query, ok := strings.Cut(endpoint, "?")
+	if !ok {
+		return nil
+	}
+	for pair := range strings.FieldsFuncSeq(query, func(r rune) bool { return r == '&' || r == ';' }) {
+		key, _, _ := strings.Cut(pair, "=")
+		if k, err := url.QueryUnescape(key); err == nil {
+			key = k
+		}
+		if slices.Contains(logoutParams, key) {
+			return fmt.Errorf("rp: %s %q sets %s, which slo sends in the logout request; give an endpoint without it (Config.EndSessionURL overrides the discovered one)", name, endpoint, key)
 		}
 	}
-	if !clash {
-		return raw + "&" + params.Encode()
-	}
-	for k, v := range params {
-		q[k] = v
-	}
-	return q.Encode()
+	return nil
 }
 
 // endSession returns the end-session endpoint and the logout parameters.
-func (c *Client) endSession(p LogoutParams) (*url.URL, url.Values, error) {
-	if c.meta.EndSessionEndpoint == "" {
-		return nil, nil, ErrNoEndSessionEndpoint
-	}
-	u, err := url.Parse(c.meta.EndSessionEndpoint)
+func (c *Client) endSession(p LogoutParams) (string, url.Values, error) {
+	op, err := c.current()
 	if err != nil {
-		return nil, nil, fmt.Errorf("rp: end_session_endpoint: %w", err)
+		return "", nil, err
+	}
+	endpoint := op.meta.EndSessionEndpoint
+	if endpoint == "" {
+		return "", nil, ErrNoEndSessionEndpoint
 	}
 	redirect := c.cfg.PostLogoutRedirectURL
 	if p.PostLogoutRedirectURL != "" && p.PostLogoutRedirectURL != redirect {
-		return nil, nil, fmt.Errorf("rp: post_logout_redirect_uri %q is not the configured PostLogoutRedirectURL", p.PostLogoutRedirectURL)
+		return "", nil, fmt.Errorf("rp: post_logout_redirect_uri %q is not the configured PostLogoutRedirectURL", p.PostLogoutRedirectURL)
 	}
 	params := url.Values{"client_id": {c.cfg.ClientID}}
 	for _, kv := range [...][2]string{
@@ -93,7 +113,7 @@ func (c *Client) endSession(p LogoutParams) (*url.URL, url.Values, error) {
 			params.Set(kv[0], kv[1])
 		}
 	}
-	return u, params, nil
+	return endpoint, params, nil
 }
 
 type formField struct{ Name, Value string }
@@ -106,7 +126,7 @@ var endSessionForm = template.Must(template.New("end-session").Parse(`<!DOCTYPE 
 <title>Signing out</title>
 </head>
 <body>
-<form id="end-session" method="post" action="{{.Action}}">
+<form id="end-session" method="post" {{.Action}}>
 {{- range .Fields}}
 <input type="hidden" name="{{.Name}}" value="{{.Value}}">
 {{- end}}
@@ -119,13 +139,15 @@ var endSessionForm = template.Must(template.New("end-session").Parse(`<!DOCTYPE 
 
 // WriteEndSessionForm writes an HTML page that POSTs the logout request to
 // the OP's end-session endpoint (RPI §2 form serialization; use it when the
-// ID token is too large for a URL). The page submits itself with a script
+// ID token is too large for a URL). The form's action is the endpoint with
+// its own query, as for EndSessionURL; the logout parameters are the form
+// fields. The page submits itself with a script
 // allowed by a Content-Security-Policy nonce and offers a button when
 // scripts are off. The response is marked Cache-Control: no-store and
 // Referrer-Policy: no-referrer. Parameters and errors are as for
 // EndSessionURL; on error nothing is written.
 func (c *Client) WriteEndSessionForm(w http.ResponseWriter, p LogoutParams) error {
-	u, params, err := c.endSession(p)
+	endpoint, params, err := c.endSession(p)
 	if err != nil {
 		return err
 	}
@@ -135,10 +157,17 @@ func (c *Client) WriteEndSessionForm(w http.ResponseWriter, p LogoutParams) erro
 	}
 	slices.Sort(keys)
 	data := struct {
-		Action string
+		Action template.HTMLAttr
 		Fields []formField
 		Nonce  string
-	}{Action: u.String(), Nonce: rand.Text()}
+	}{
+		// Written as a whole attribute, HTML-escaped, because html/template
+		// would normalise a URL value ("%zz" becomes "%25zz") and the
+		// endpoint's own query must reach the OP as given. It is an http(s)
+		// URL checked by New.
+		Action: template.HTMLAttr(`action="` + html.EscapeString(endpoint) + `"`),
+		Nonce:  rand.Text(),
+	}
 	for _, k := range keys {
 		for _, v := range params[k] {
 			data.Fields = append(data.Fields, formField{k, v})

@@ -2,6 +2,7 @@ package rp_test
 
 import (
 	"errors"
+	"html"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
@@ -154,5 +155,99 @@ func TestWriteEndSessionForm(t *testing.T) {
 	}
 	if rec2.Result().Header.Get("Content-Security-Policy") == csp {
 		t.Error("CSP nonce reused")
+	}
+}
+
+// TestEndSessionURLKeepsEndpointQuery checks that the end-session
+// endpoint's own query is kept byte for byte, parsable or not, with the
+// logout parameters appended (RP-Initiated Logout 1.0 §2.1), for GET and
+// for the POST form.
+func TestEndSessionURLKeepsEndpointQuery(t *testing.T) {
+	for _, endpoint := range []string{
+		"/logout?tenant=a;b",
+		"/logout?z=1&a=%7e&tenant=t%20x",
+		"/logout?tenant=%zz",
+		"/logout?flag",
+		"/logout?a=1&",
+		"/logout?",
+		"/logout",
+		"/lo%67out;p?x=%2F",
+		`/logout?q="><i>&amp;`,
+	} {
+		t.Run(endpoint, func(t *testing.T) {
+			op := newFakeOP(t)
+			op.setMeta("end_session_endpoint", op.issuer+endpoint)
+			c := op.client(t)
+			s, err := c.EndSessionURL(rp.LogoutParams{State: "s 1&x", IDTokenHint: "h"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			base := op.issuer + endpoint
+			if !strings.HasPrefix(s, base) {
+				t.Fatalf("%q does not start with %q", s, base)
+			}
+			rest := strings.TrimPrefix(s, base)
+			switch {
+			case !strings.Contains(endpoint, "?"):
+				rest = strings.TrimPrefix(rest, "?")
+			case !strings.HasSuffix(endpoint, "?") && !strings.HasSuffix(endpoint, "&"):
+				rest = strings.TrimPrefix(rest, "&")
+			}
+			got, err := url.ParseQuery(rest)
+			want := url.Values{
+				"client_id":                {testClientID},
+				"id_token_hint":            {"h"},
+				"post_logout_redirect_uri": {"http://localhost/logged-out"},
+				"state":                    {"s 1&x"},
+			}
+			if err != nil || !equalValues(got, want) {
+				t.Errorf("appended %q = %v (%v), want %v", rest, got, err, want)
+			}
+
+			rec := httptest.NewRecorder()
+			if err := c.WriteEndSessionForm(rec, rp.LogoutParams{State: "s"}); err != nil {
+				t.Fatal(err)
+			}
+			m := regexp.MustCompile(`<form id="end-session" method="post" action="([^"]*)">`).FindStringSubmatch(rec.Body.String())
+			if m == nil {
+				t.Fatalf("no form in\n%s", rec.Body)
+			}
+			if action := html.UnescapeString(m[1]); action != base {
+				t.Errorf("form action %q, want %q", action, base)
+			}
+		})
+	}
+}
+
+// TestEndSessionEndpointParameterClash checks that an end-session endpoint
+// whose own query sets a parameter of the logout request is refused by New:
+// a request with two values of state or post_logout_redirect_uri means what
+// each OP makes of it.
+func TestEndSessionEndpointParameterClash(t *testing.T) {
+	for _, q := range []string{
+		"state=x", "tenant=a&client_id=other", "post_logout_redirect_uri=https%3A%2F%2Fevil.example",
+		"tenant=a;id_token_hint=x", "st%61te=x", "ui_locales", "a=1&logout_hint=",
+	} {
+		t.Run(q, func(t *testing.T) {
+			op := newFakeOP(t)
+			op.setMeta("end_session_endpoint", op.issuer+"/logout?"+q)
+			_, err := rp.New(t.Context(), op.config())
+			if err == nil || !strings.Contains(err.Error(), "rp: discovery: end_session_endpoint") || !strings.Contains(err.Error(), "Config.EndSessionURL") {
+				t.Errorf("discovered: error = %v", err)
+			}
+
+			op = newFakeOP(t)
+			cfg := op.config()
+			cfg.EndSessionURL = "https://op.example/logout?" + q
+			_, err = rp.New(t.Context(), cfg)
+			if err == nil || !strings.Contains(err.Error(), "rp: EndSessionURL") {
+				t.Errorf("configured: error = %v", err)
+			}
+		})
+	}
+	op := newFakeOP(t)
+	op.setMeta("end_session_endpoint", op.issuer+"/logout?xstate=1&state_x=2&client=3")
+	if _, err := rp.New(t.Context(), op.config()); err != nil {
+		t.Errorf("similar names refused: %v", err)
 	}
 }

@@ -22,7 +22,11 @@ func (c *Client) Refresh(ctx context.Context, refreshToken, subject string) (*Re
 	if subject == "" {
 		return nil, errors.New("rp: refresh: subject is required")
 	}
-	tok, err := c.oauth.TokenSource(c.httpContext(ctx), &oauth2.Token{RefreshToken: refreshToken}).Token()
+	p, err := c.provider(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tok, err := p.oauth.TokenSource(c.httpContext(ctx), &oauth2.Token{RefreshToken: refreshToken}).Token()
 	if err != nil {
 		return nil, fmt.Errorf("rp: refresh: %w", err)
 	}

@@ -16,7 +16,11 @@ import (
 // revocation_endpoint. Revoking an unknown or already revoked token is
 // success (RFC 7009 §2.2).
 func (c *Client) Revoke(ctx context.Context, token, tokenTypeHint string) error {
-	if c.meta.RevocationEndpoint == "" {
+	p, err := c.provider(ctx)
+	if err != nil {
+		return err
+	}
+	if p.meta.RevocationEndpoint == "" {
 		return ErrNoRevocationEndpoint
 	}
 	form := url.Values{"token": {token}}
@@ -30,7 +34,7 @@ func (c *Client) Revoke(ctx context.Context, token, tokenTypeHint string) error 
 	case AuthMethodNone:
 		form.Set("client_id", c.cfg.ClientID)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.meta.RevocationEndpoint, strings.NewReader(form.Encode()))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.meta.RevocationEndpoint, strings.NewReader(form.Encode()))
 	if err != nil {
 		return fmt.Errorf("rp: revoke: %w", err)
 	}

@@ -1,8 +1,11 @@
 package sessionstore
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"maps"
 	"time"
@@ -49,6 +52,12 @@ type Data struct {
 	TokenExpiry time.Time `json:"token_expiry,omitzero"`
 	// SessionState is the OP's session_state (Session Management 1.0).
 	SessionState string `json:"session_state,omitempty"`
+	// Claims are the user's verified claims as one JSON object: those of
+	// the ID token, and of the userinfo response when it was fetched. Read
+	// them with Session.Claims or Session.Profile. It is in the form
+	// encoding/json gives a json.RawMessage (compact, with <, > and &
+	// escaped), which stores keep byte for byte.
+	Claims json.RawMessage `json:"claims,omitempty"`
 	// Values holds application values, for example claims the app wants
 	// to keep. Stores copy the map; callers must not share it.
 	Values map[string]string `json:"values,omitempty"`
@@ -61,7 +70,64 @@ func (s *Session) Clone() *Session {
 	}
 	c := *s
 	c.Data.Values = maps.Clone(s.Data.Values)
+	c.Data.Claims = bytes.Clone(s.Data.Claims)
 	return &c
+}
+
+// ErrNoClaims is returned by Session.Claims for a session without claims.
+var ErrNoClaims = errors.New("sessionstore: the session has no claims")
+
+// Claims decodes the session's claims (Data.Claims) into v with
+// encoding/json, for example into the application's own struct:
+//
+//	var c struct {
+//		Groups []string `json:"groups"`
+//	}
+//	err := s.Claims(&c)
+func (s *Session) Claims(v any) error {
+	if s == nil || len(s.Data.Claims) == 0 {
+		return ErrNoClaims
+	}
+	if err := json.Unmarshal(s.Data.Claims, v); err != nil {
+		return fmt.Errorf("sessionstore: decoding claims: %w", err)
+	}
+	return nil
+}
+
+// Profile holds the standard claims that describe the user (OpenID Connect
+// Core 1.0 §5.1) and how the user authenticated.
+type Profile struct {
+	Name              string `json:"name"`
+	GivenName         string `json:"given_name"`
+	FamilyName        string `json:"family_name"`
+	PreferredUsername string `json:"preferred_username"`
+	Email             string `json:"email"`
+	EmailVerified     bool   `json:"email_verified"`
+	Picture           string `json:"picture"`
+	Locale            string `json:"locale"`
+	// AuthTime is when the user last authenticated at the OP (auth_time);
+	// zero if the OP did not say.
+	AuthTime time.Time `json:"-"`
+	// ACR is the authentication context class the OP satisfied (acr).
+	ACR string `json:"acr"`
+	// AMR are the authentication methods used (amr).
+	AMR []string `json:"amr"`
+}
+
+// Profile returns the standard claims of the session's claims; the zero
+// Profile when there are none or they do not decode.
+func (s *Session) Profile() Profile {
+	var p struct {
+		Profile
+		AuthTime json.Number `json:"auth_time"`
+	}
+	if s.Claims(&p) != nil {
+		return Profile{}
+	}
+	if f, err := p.AuthTime.Float64(); err == nil && f > 0 {
+		p.Profile.AuthTime = time.Unix(int64(f), 0).UTC()
+	}
+	return p.Profile
 }
 
 // LogValue implements [slog.LogValuer]. It shows the session's identity and

@@ -20,6 +20,7 @@ import (
 	"flag"
 	"fmt"
 	"html/template"
+	"io"
 	"log"
 	"log/slog"
 	"net"
@@ -33,6 +34,7 @@ import (
 	"github.com/oidc-slo/slo/logout"
 	"github.com/oidc-slo/slo/middleware"
 	"github.com/oidc-slo/slo/rp"
+	"github.com/oidc-slo/slo/sessionstore"
 )
 
 func main() {
@@ -61,6 +63,7 @@ type app struct {
 	ln   net.Listener
 	base string
 	auth *middleware.Auth
+	api  string // a protected API to call with the session's access token
 }
 
 // runDemo starts the test OP and two apps, all on loopback ports.
@@ -95,6 +98,9 @@ func runDemo(ctx context.Context) error {
 		if a.auth, err = newAuth(ctx, op.Issuer(), clientID, secret, a.base, "slo_"+strings.ToLower(name)); err != nil {
 			return err
 		}
+		// The test OP's userinfo endpoint stands for an API that checks
+		// the access token.
+		a.api = op.Issuer() + testop.PathUserinfo
 		apps = append(apps, a)
 	}
 
@@ -117,6 +123,7 @@ func runOne(ctx context.Context, issuer, clientID, secret, addr string) error {
 	if a.auth, err = newAuth(ctx, issuer, clientID, secret, a.base, "slo"); err != nil {
 		return err
 	}
+	a.api = userinfoEndpoint(a.auth)
 	reg, _ := json.MarshalIndent(a.auth.Registration(), "", "  ")
 	fmt.Printf("Register this client at %s:\n%s\n\nThen open %s/\n", issuer, reg, a.base)
 	return serve(ctx, []*app{a})
@@ -129,16 +136,21 @@ func newAuth(ctx context.Context, issuer, clientID, secret, base, cookie string)
 		ClientSecret:          secret,
 		RedirectURL:           base + "/callback",
 		PostLogoutRedirectURL: base + "/logged-out",
-		Scopes:                []string{"openid", "profile"},
+		Scopes:                []string{"openid", "profile", "email"},
 	})
 	if err != nil {
 		return nil, err
 	}
 	logger := slog.Default().With("app", clientID)
 	return middleware.New(middleware.Config{
-		Client:     client,
-		CookieName: cookie,
-		Logger:     logger,
+		Client:      client,
+		CookieName:  cookie,
+		Logger:      logger,
+		LoginParams: true, // /login?prompt=login
+		OnLogin: func(r *http.Request, s *sessionstore.Session, _ *rp.Result) error {
+			logger.InfoContext(r.Context(), "login", "name", s.Profile().Name, "email", s.Profile().Email)
+			return nil
+		},
 		OnLogout: func(ctx context.Context, e logout.Event) {
 			logger.InfoContext(ctx, "logout", "event", e)
 		},
@@ -152,6 +164,7 @@ func serve(ctx context.Context, apps []*app) error {
 		mux := http.NewServeMux()
 		a.auth.Register(mux)
 		mux.Handle("GET /{$}", a.auth.LoadSession(http.HandlerFunc(a.home)))
+		mux.Handle("GET /api", a.auth.RequireLogin(http.HandlerFunc(a.callAPI)))
 		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 		servers = append(servers, srv)
 		go func() { errc <- srv.Serve(a.ln) }()
@@ -176,13 +189,18 @@ var homeTmpl = template.Must(template.New("home").Parse(`<!doctype html>
 <body style="font-family: sans-serif; max-width: 40em; margin: 2em auto">
 <h1>App {{.Name}}</h1>
 {{if .Session}}
-<p id="status">Signed in as <b id="sub">{{.Session.Subject}}</b></p>
+<p id="status">Signed in as <b id="name">{{.Profile.Name}}</b> &lt;<span id="email">{{.Profile.Email}}</span>&gt;</p>
 <table>
+<tr><td>subject</td><td id="sub">{{.Session.Subject}}</td></tr>
 <tr><td>issuer</td><td>{{.Session.Issuer}}</td></tr>
 <tr><td>sid</td><td id="sid">{{.Session.SID}}</td></tr>
+<tr><td>signed in at the OP</td><td>{{.Profile.AuthTime.Format "15:04:05"}}</td></tr>
 <tr><td>session expires</td><td>{{.Session.ExpiresAt.Format "15:04:05"}}</td></tr>
 </table>
+<p><a id="api" href="/api">Call the API with the access token</a> ·
+<a id="relogin" href="/login?prompt=login">Sign in again (prompt=login)</a></p>
 <form method="post" action="/logout"><button id="signout" type="submit">Sign out</button></form>
+{{.SessionCheck}}
 {{else}}
 <p id="status">Not signed in.</p>
 <p><a id="login" href="/login">Sign in</a></p>
@@ -191,11 +209,40 @@ var homeTmpl = template.Must(template.New("home").Parse(`<!doctype html>
 `))
 
 func (a *app) home(w http.ResponseWriter, r *http.Request) {
-	s, _ := middleware.SessionFromContext(r.Context())
+	s, ok := middleware.SessionFromContext(r.Context())
+	data := struct {
+		Name         string
+		Session      *sessionstore.Session
+		Profile      sessionstore.Profile
+		SessionCheck template.HTML
+	}{Name: a.name}
+	if ok {
+		data.Session, data.Profile = s, s.Profile()
+		data.SessionCheck = a.auth.SessionCheckSnippet(r.Context())
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	homeTmpl.Execute(w, struct {
-		Name    string
-		Session any
-	}{a.name, s})
+	homeTmpl.Execute(w, data)
 }
+
+// callAPI calls the protected API on the user's behalf with the session's
+// access token (renewed when it is about to expire) and shows its answer.
+func (a *app) callAPI(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if a.api == "" {
+		http.Error(w, "the OP has no userinfo endpoint to call", http.StatusNotFound)
+		return
+	}
+	resp, err := a.auth.HTTPClient(r.Context()).Get(a.api)
+	if err != nil {
+		http.Error(w, "calling the API failed: "+err.Error(), http.StatusBadGateway)
+		return
+	}
+	defer resp.Body.Close()
+	fmt.Fprintf(w, "GET %s with the session's access token: %s\n\n", a.api, resp.Status)
+	io.Copy(w, io.LimitReader(resp.Body, 64<<10))
+}
+
+// userinfoEndpoint is the OP's userinfo endpoint, the API the demo calls.
+func userinfoEndpoint(a *middleware.Auth) string { return a.Client().Metadata().UserinfoEndpoint }

@@ -2,9 +2,12 @@ package testop
 
 import (
 	"crypto/rand"
+	"html/template"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -20,6 +23,7 @@ type authCode struct {
 	sid         string
 	sessionID   string
 	authTime    time.Time
+	acr         string
 	expires     time.Time
 }
 
@@ -62,6 +66,10 @@ func (op *OP) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 			params.Set("session_state", SessionState(c.ID, redirectURI, bs, ""))
 		}
 		w.Header().Set("Cache-Control", "no-store")
+		if q.Get("response_mode") == "form_post" {
+			writeFormPost(w, redirectURI, params)
+			return
+		}
 		http.Redirect(w, r, appendQuery(redirectURI, params), http.StatusFound)
 	}
 	fail := func(code, desc string) {
@@ -81,8 +89,8 @@ func (op *OP) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	case q.Get("code_challenge_method") != "S256":
 		fail("invalid_request", "code_challenge_method must be S256")
 		return
-	case q.Get("response_mode") != "" && q.Get("response_mode") != "query":
-		fail("invalid_request", "only response_mode=query is supported")
+	case q.Get("response_mode") != "" && q.Get("response_mode") != "query" && q.Get("response_mode") != "form_post":
+		fail("invalid_request", "only response_mode query and form_post are supported")
 		return
 	}
 	prompt := strings.Fields(q.Get("prompt"))
@@ -123,13 +131,24 @@ func (op *OP) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		s = op.newSessionLocked(sub)
 	case slices.Contains(prompt, "login"):
 		s.authTime = now
+	case q.Has("max_age"):
+		// Re-authenticate (without asking) when the last authentication
+		// is older than max_age (Core §3.1.2.1).
+		if n, err := strconv.Atoi(q.Get("max_age")); err == nil && now.Sub(s.authTime) > time.Duration(n)*time.Second {
+			s.authTime = now
+		}
+	}
+	// The first acr value asked for is the one satisfied.
+	acr := ""
+	if v := strings.Fields(q.Get("acr_values")); len(v) > 0 {
+		acr = v[0]
 	}
 	s.clients[c.ID] = true
 	code := rand.Text()
 	op.codes[code] = &authCode{
 		clientID: c.ID, redirectURI: redirectURI, nonce: q.Get("nonce"),
 		challenge: q.Get("code_challenge"), scope: q.Get("scope"),
-		sub: s.sub, sid: s.sid, sessionID: s.id, authTime: s.authTime,
+		sub: s.sub, sid: s.sid, sessionID: s.id, authTime: s.authTime, acr: acr,
 		expires: now.Add(time.Minute),
 	}
 	sessionID, state := s.id, s.browserState
@@ -141,6 +160,42 @@ func (op *OP) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		op.setCookie(w, BrowserStateCookieName, bs, false)
 	}
 	reply(url.Values{"code": {code}})
+}
+
+// formPostPage is the page of a form_post response (OAuth 2.0 Form Post
+// Response Mode): a form that submits itself to the redirect URI.
+var formPostPage = template.Must(template.New("form_post").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Signing in</title></head>
+<body><form method="post" action="{{.Action}}">{{range .Fields}}<input type="hidden" name="{{.K}}" value="{{.V}}">{{end}}
+<noscript><button type="submit">Continue</button></noscript></form>
+<script nonce="{{.Nonce}}">document.forms[0].submit()</script></body></html>
+`))
+
+// writeFormPost answers with the form_post page for params.
+func writeFormPost(w http.ResponseWriter, redirectURI string, params url.Values) {
+	type field struct{ K, V string }
+	data := struct {
+		Action, Nonce string
+		Fields        []field
+	}{Action: redirectURI, Nonce: rand.Text()}
+	keys := slices.Sorted(maps.Keys(params))
+	for _, k := range keys {
+		for _, v := range params[k] {
+			data.Fields = append(data.Fields, field{k, v})
+		}
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'nonce-"+data.Nonce+"'; form-action "+formAction(redirectURI))
+	formPostPage.Execute(w, data) //nolint:errcheck // the browser went away
+}
+
+// formAction is the CSP source of the redirect URI's origin.
+func formAction(redirectURI string) string {
+	if o := Origin(redirectURI); o != "" {
+		return o
+	}
+	return "'none'"
 }
 
 // appendQuery adds params to rawURL, keeping the URL byte for byte and any

@@ -5,10 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
-	"net"
 	"net/http"
-	"net/url"
-	"strings"
+
+	"github.com/oidc-slo/slo/internal/weborigin"
 )
 
 // SessionState computes a session_state value as in Session Management 1.0
@@ -25,26 +24,10 @@ func SessionState(clientID, redirectURI, browserState, salt string) string {
 
 // Origin returns the ASCII serialization of rawURL's origin as a browser
 // reports it in event.origin: scheme://host[:port], lower case, without a
-// default port. It returns "" for a URL without scheme or host.
-func Origin(rawURL string) string {
-	u, err := url.Parse(rawURL)
-	if err != nil || u.Scheme == "" || u.Host == "" {
-		return ""
-	}
-	scheme := strings.ToLower(u.Scheme)
-	host := strings.ToLower(u.Hostname())
-	if strings.Contains(host, ":") {
-		host = "[" + host + "]"
-	}
-	port := u.Port()
-	if (scheme == "http" && port == "80") || (scheme == "https" && port == "443") {
-		port = ""
-	}
-	if port != "" {
-		return scheme + "://" + net.JoinHostPort(strings.Trim(host, "[]"), port)
-	}
-	return scheme + "://" + host
-}
+// default port. It is weborigin.Of, the helper rp, logout and middleware
+// use, so it returns "" for anything but an http(s) URL with a plain ASCII
+// host and no user info.
+func Origin(rawURL string) string { return weborigin.Of(rawURL) }
 
 // browserState returns the OP browser state of this browser: that of its
 // live OP session, or else the anonymous value in its browser-state cookie

@@ -49,6 +49,10 @@ type Config struct {
 	// User is the subject auto-logged-in when a browser has no OP session.
 	// Default "alice".
 	User string
+	// Profiles are claims per subject, added to ID tokens and userinfo
+	// responses (name, email, ...). Default: name, email and
+	// email_verified for alice, bob and carol; an empty map gives none.
+	Profiles map[string]map[string]any
 	// AccessTokenTTL is the expires_in of access tokens. Default 1h.
 	AccessTokenTTL time.Duration
 	// IDTokenTTL is the lifetime of ID tokens. Default 1h.
@@ -181,6 +185,9 @@ func New(cfg Config) (*OP, error) {
 	}
 	if cfg.User == "" {
 		cfg.User = "alice"
+	}
+	if cfg.Profiles == nil {
+		cfg.Profiles = defaultProfiles()
 	}
 	if cfg.AccessTokenTTL == 0 {
 		cfg.AccessTokenTTL = time.Hour
@@ -349,6 +356,21 @@ func (op *OP) client(id string) (Client, bool) {
 	c, ok := op.clients[id]
 	return c, ok
 }
+
+// defaultProfiles are the claims of the demo users.
+func defaultProfiles() map[string]map[string]any {
+	p := func(name, email string) map[string]any {
+		return map[string]any{"name": name, "email": email, "email_verified": true}
+	}
+	return map[string]map[string]any{
+		"alice": p("Alice Liddell", "alice@example.com"),
+		"bob":   p("Bob Cratchit", "bob@example.com"),
+		"carol": p("Carol Danvers", "carol@example.com"),
+	}
+}
+
+// profile returns the profile claims of sub.
+func (op *OP) profile(sub string) map[string]any { return op.cfg.Profiles[sub] }
 
 // SetUser sets the subject that the next login (a browser without an OP
 // session) authenticates as.

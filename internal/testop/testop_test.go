@@ -18,6 +18,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/oidc-slo/slo/internal/testop"
+	"github.com/oidc-slo/slo/internal/weborigin"
 )
 
 const (
@@ -427,6 +428,12 @@ func TestSessionState(t *testing.T) {
 			t.Errorf("Origin(%q) = %q, want %q", in, got, want)
 		}
 	}
+	// The OP computes origins as rp, logout and middleware do.
+	for _, in := range []string{"https://user@rp.example/cb", "ftp://rp.example/", "https://bücher.example/", "HTTPS://RP.example:443"} {
+		if got, want := testop.Origin(in), weborigin.Of(in); got != want {
+			t.Errorf("Origin(%q) = %q, weborigin.Of gives %q", in, got, want)
+		}
+	}
 }
 
 func hexString(b []byte) string {
@@ -738,5 +745,65 @@ func TestFrontChannelPage(t *testing.T) {
 	}
 	if !strings.Contains(body, "state=") || !strings.Contains(body, "data-logout") {
 		t.Errorf("page lacks the redirect or the completion marker:\n%s", body)
+	}
+}
+
+// TestFormPostProfileACRMaxAge: response_mode=form_post answers a page that
+// posts the response to the redirect URI; ID tokens carry the user's
+// profile claims and the first acr asked for; userinfo returns the profile;
+// max_age renews auth_time when the last authentication is older.
+func TestFormPostProfileACRMaxAge(t *testing.T) {
+	now := time.Now()
+	clk := func() time.Time { return now }
+	op := newOP(t, testop.Config{Now: clk})
+	b := browser(t)
+	q := url.Values{
+		"response_type": {"code"}, "client_id": {"app"}, "redirect_uri": {rpRedirect},
+		"scope": {"openid"}, "state": {"st"}, "nonce": {"n0"}, "response_mode": {"form_post"},
+		"code_challenge": {challenge(verifier)}, "code_challenge_method": {"S256"}, "acr_values": {"mfa pwd"},
+	}
+	resp, err := b.Get(op.Issuer() + testop.PathAuthorize + "?" + q.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(page), `<form method="post" action="`+rpRedirect+`">`) ||
+		!strings.Contains(string(page), `name="state" value="st"`) || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "form-action") {
+		t.Fatalf("form_post page %d %v\n%s", resp.StatusCode, resp.Header, page)
+	}
+	i := strings.Index(string(page), `name="code" value="`)
+	if i < 0 {
+		t.Fatalf("no code in %s", page)
+	}
+	code := string(page[i+len(`name="code" value="`):])
+	code = code[:strings.IndexByte(code, '"')]
+	_, tk := postToken(t, op, "app", "s3cret", true, codeForm(code, rpRedirect))
+	claims, _ := verify(t, op, tk.IDToken)
+	if claims["name"] != "Alice Liddell" || claims["email"] != "alice@example.com" || claims["email_verified"] != true || claims["acr"] != "mfa" {
+		t.Errorf("ID token claims %v", claims)
+	}
+	first := claims["auth_time"]
+
+	req, _ := http.NewRequest(http.MethodGet, op.Issuer()+testop.PathUserinfo, nil)
+	req.Header.Set("Authorization", "Bearer "+tk.AccessToken)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ui map[string]any
+	json.NewDecoder(resp.Body).Decode(&ui)
+	resp.Body.Close()
+	if ui["sub"] != "alice" || ui["email"] != "alice@example.com" {
+		t.Errorf("userinfo %v", ui)
+	}
+
+	// Later, max_age=60 makes the OP authenticate again.
+	now = now.Add(2 * time.Minute)
+	p := authorize(t, op, b, "app", rpRedirect, url.Values{"max_age": {"60"}})
+	_, tk = postToken(t, op, "app", "s3cret", true, codeForm(p.Get("code"), rpRedirect))
+	claims, _ = verify(t, op, tk.IDToken)
+	if claims["auth_time"] == first {
+		t.Errorf("auth_time %v not renewed by max_age", claims["auth_time"])
 	}
 }

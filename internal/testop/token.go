@@ -20,6 +20,7 @@ type grant struct {
 	sessionID string
 	scope     string
 	authTime  time.Time
+	acr       string
 	expires   time.Time // access tokens only
 }
 
@@ -152,7 +153,7 @@ func (op *OP) redeemCode(c Client, f url.Values) (*grant, string, *tokenError) {
 		return nil, "", invalid("the OP session has ended")
 	}
 	return &grant{clientID: c.ID, sub: code.sub, sid: code.sid, sessionID: code.sessionID,
-		scope: code.scope, authTime: code.authTime}, code.nonce, nil
+		scope: code.scope, authTime: code.authTime, acr: code.acr}, code.nonce, nil
 }
 
 // redeemRefresh consumes a refresh token; a new one is issued (rotation).
@@ -191,6 +192,12 @@ func (op *OP) issueTokens(c Client, g *grant, nonce string) (*tokenResponse, err
 		"exp":       now.Add(op.cfg.IDTokenTTL).Unix(),
 		"auth_time": g.authTime.Unix(),
 		"sid":       g.sid,
+	}
+	if g.acr != "" {
+		claims["acr"] = g.acr
+	}
+	for k, v := range op.profile(g.sub) {
+		claims[k] = v
 	}
 	if nonce != "" {
 		claims["nonce"] = nonce
@@ -266,6 +273,10 @@ func (op *OP) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "invalid token", http.StatusUnauthorized)
 		return
 	}
+	claims := map[string]any{"sub": g.sub}
+	for k, v := range op.profile(g.sub) {
+		claims[k] = v
+	}
 	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(map[string]string{"sub": g.sub}) //nolint:errcheck
+	json.NewEncoder(w).Encode(claims) //nolint:errcheck
 }

@@ -1,6 +1,7 @@
 package memstore
 
 import (
+	"bytes"
 	"errors"
 	"maps"
 	"math"
@@ -129,7 +130,7 @@ func (r *record) set(s *sessionstore.Session, data *sessionstore.Data, created, 
 // copyData returns a deep copy of d, or nil if d is empty.
 func copyData(d sessionstore.Data) *sessionstore.Data {
 	if d.IDToken == "" && d.AccessToken == "" && d.RefreshToken == "" &&
-		d.TokenExpiry.IsZero() && d.SessionState == "" && len(d.Values) == 0 {
+		d.TokenExpiry.IsZero() && d.SessionState == "" && len(d.Values) == 0 && len(d.Claims) == 0 {
 		return nil
 	}
 	c := d
@@ -137,6 +138,7 @@ func copyData(d sessionstore.Data) *sessionstore.Data {
 	if len(d.Values) > 0 {
 		c.Values = maps.Clone(d.Values)
 	}
+	c.Claims = bytes.Clone(d.Claims)
 	return &c
 }
 
@@ -154,6 +156,7 @@ func (r *record) session(issuer string) *sessionstore.Session {
 	if r.data != nil {
 		s.Data = *r.data
 		s.Data.Values = maps.Clone(r.data.Values)
+		s.Data.Claims = bytes.Clone(r.data.Claims)
 	}
 	return s
 }

@@ -15,7 +15,9 @@ import (
 func TestSingleUseConformance(t *testing.T) {
 	c := newClock()
 	storetest.RunSingleUse(t, storetest.SingleUseConfig{
-		New:     func(*testing.T) sessionstore.SingleUse { return memstore.NewSingleUse(memstore.SingleUseConfig{Now: c.Now}) },
+		New: func(*testing.T) sessionstore.SingleUse {
+			return memstore.NewSingleUse(memstore.SingleUseConfig{Now: c.Now})
+		},
 		Now:     c.Now,
 		Advance: c.Advance,
 	})

@@ -93,6 +93,7 @@ func diff(want, got *sessionstore.Session) string {
 	str("Data.RefreshToken", w.RefreshToken, g.RefreshToken)
 	tm("Data.TokenExpiry", w.TokenExpiry, g.TokenExpiry)
 	str("Data.SessionState", w.SessionState, g.SessionState)
+	str("Data.Claims", string(w.Claims), string(g.Claims))
 	if len(w.Values) != len(g.Values) {
 		fmt.Fprintf(&b, "\tData.Values: got %q, want %q\n", g.Values, w.Values)
 	} else {

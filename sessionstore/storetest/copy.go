@@ -18,6 +18,7 @@ func testGetReturnsCopy(h *harness) {
 	got.Data.RefreshToken = "changed"
 	got.Data.Values["name"] = "changed"
 	got.Data.Values["added"] = "x"
+	got.Data.Claims[2] = 'X'
 	h.has(want)
 }
 
@@ -31,6 +32,7 @@ func testCreateCopies(h *harness) {
 	s.Data.IDToken = "changed"
 	s.Data.Values["name"] = "changed"
 	delete(s.Data.Values, "empty")
+	s.Data.Claims[2] = 'X'
 	h.has(want)
 	h.deleteBySID(want.Issuer, "sid-2", 0)
 	h.deleteBySID(want.Issuer, "sid-1", 1)
@@ -49,5 +51,6 @@ func testUpdateCopies(h *harness) {
 	want := u.Clone()
 	u.Data.Values["name"] = "changed"
 	u.Data.AccessToken = "changed"
+	u.Data.Claims[2] = 'X'
 	h.has(want)
 }

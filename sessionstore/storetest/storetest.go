@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"crypto/rand"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -147,8 +148,20 @@ func (h *harness) session(iss, sub, sid string, life time.Duration) *sessionstor
 			TokenExpiry:  now.Add(5 * time.Minute),
 			SessionState: "state.salt",
 			Values:       map[string]string{"name": "Ada", "empty": "", "ключ": "値 & \"x\""},
+			// Kept byte for byte: key order, escapes, big and fractional
+			// numbers, nesting (in the compact form Data.Claims has).
+			Claims: claimsOf(sub),
 		},
 	}
+}
+
+// claimsOf returns the compact claims of a session of sub.
+func claimsOf(sub string) json.RawMessage {
+	q, _ := json.Marshal(sub)
+	c, _ := json.Marshal(json.RawMessage(`{"sub":` + string(q) + `,"name":"Ada Lovelace","email":"ada@example.com",` +
+		`"email_verified":true,"auth_time":1767312000,"big":12345678901234567890,"pi":3.14e0,` +
+		`"groups":["a","b"],"esc":"\u00e9\"\\/ <&>","nested":{"z":1,"a":[null,false]},"ключ":"値"}`))
+	return c
 }
 
 func safeRune(r rune) rune {

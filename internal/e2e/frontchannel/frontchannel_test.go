@@ -70,7 +70,7 @@ var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
 // logout with iss and sid and without back-channel logout, so only the
 // front channel can end its sessions from elsewhere.
 //
-// cookieLogout is the app's FrontChannelCookieLogout. App B turns it on,
+// cookieLogout is the app's FrontChannel.AllowCookieLogout. App B turns it on,
 // the permissive mode, so the test shows that even then a hostile page
 // cannot end B's session by framing the URI without iss and sid: the
 // browser does not send B's SameSite=Lax cookie into a cross-site iframe.
@@ -112,8 +112,8 @@ func startApp(t *testing.T, op *testop.OP, host, name string, cookieLogout bool)
 				t.Errorf("%s: event channel full, dropped %+v", name, e)
 			}
 		},
-		Logger:                   logger,
-		FrontChannelCookieLogout: cookieLogout,
+		Logger:       logger,
+		FrontChannel: logout.FrontChannelConfig{AllowCookieLogout: cookieLogout},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -122,13 +122,13 @@ func (a *app) start(t *testing.T, op *oidcprovider.Provider) {
 		a.events = append(a.events, ev)
 	}
 	a.m, err = middleware.New(middleware.Config{
-		Client:                      c,
-		Store:                       a.store,
-		CookieName:                  "slo_" + a.name, // cookies are per host, and the apps share 127.0.0.1
-		OnLogout:                    record,
-		Logger:                      logger,
-		AllowLogoutTokensWithoutExp: a.opts.allowMissingExp,
-		SessionCheckInterval:        a.opts.sessionCheck,
+		Client:               c,
+		Store:                a.store,
+		CookieName:           "slo_" + a.name, // cookies are per host, and the apps share 127.0.0.1
+		OnLogout:             record,
+		Logger:               logger,
+		Verifier:             logout.VerifierConfig{AllowMissingExp: a.opts.allowMissingExp},
+		SessionCheckInterval: a.opts.sessionCheck,
 	})
 	if err != nil {
 		t.Fatalf("%s: middleware.New: %v", a.name, err)

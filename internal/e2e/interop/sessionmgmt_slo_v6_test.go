@@ -52,7 +52,7 @@ var checkedTmpl = template.Must(template.New("checked").Parse(`<!doctype html>
 // session-check page asks for and the error codes its callback receives.
 type recheckLog struct {
 	mu        sync.Mutex
-	rechecks  []time.Time // arrivals of GET /login?prompt=none
+	rechecks  []time.Time // arrivals of GET /session-check/recheck
 	callbacks []string    // the error parameter of each GET /callback ("" for none)
 }
 
@@ -63,7 +63,7 @@ func watchRechecks(a *app) *recheckLog {
 	next := *a.handler.Load()
 	var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch q := r.URL.Query(); {
-		case r.URL.Path == "/login" && q.Get("prompt") == "none":
+		case r.URL.Path == "/session-check/recheck":
 			l.mu.Lock()
 			l.rechecks = append(l.rechecks, time.Now())
 			l.mu.Unlock()

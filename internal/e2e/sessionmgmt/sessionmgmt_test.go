@@ -43,7 +43,7 @@ type app struct {
 	events chan logout.Event
 
 	mu       sync.Mutex
-	rechecks []time.Time // when GET /login?prompt=none arrived
+	rechecks []time.Time // when GET /session-check/recheck arrived
 	hostile  string      // a page framed by the app's page, if set
 }
 
@@ -166,7 +166,7 @@ func startWith(t *testing.T, o options) setup {
 	mux.Handle("GET /{$}", page)
 	mux.Handle("GET /plain", page)
 	e2etest.Serve(t, ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/login" && r.URL.Query().Get("prompt") == "none" {
+		if r.URL.Path == "/session-check/recheck" {
 			a.mu.Lock()
 			a.rechecks = append(a.rechecks, time.Now())
 			a.mu.Unlock()

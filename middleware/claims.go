@@ -1,0 +1,68 @@
+package middleware
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"slices"
+
+	"github.com/oidc-slo/slo/rp"
+)
+
+// DefaultMaxClaimsBytes is the default Config.MaxClaimsBytes.
+const DefaultMaxClaimsBytes = 4096
+
+// essentialClaims are kept with the session whatever Config.Claims says:
+// the middleware and Session.Profile read them.
+var essentialClaims = []string{"sub", "auth_time", "acr", "amr"}
+
+// profileClaims are what is kept of claims larger than Config.MaxClaimsBytes.
+var profileClaims = []string{"name", "given_name", "family_name", "preferred_username",
+	"email", "email_verified", "picture", "locale"}
+
+// sessionClaims returns the claims to keep with the session of a login: the
+// ID token's, filtered by Config.Claims and bounded by Config.MaxClaimsBytes,
+// in the compact form sessionstore.Data.Claims has.
+func (a *Auth) sessionClaims(ctx context.Context, res *rp.Result) (json.RawMessage, error) {
+	if res.IDToken == nil {
+		return nil, nil
+	}
+	var all map[string]json.RawMessage
+	if err := res.IDToken.Claims(&all); err != nil {
+		return nil, fmt.Errorf("middleware: reading the ID token's claims: %w", err)
+	}
+	kept := all
+	if a.claims != nil {
+		kept = make(map[string]json.RawMessage, len(a.claims)+len(essentialClaims))
+		for k, v := range all {
+			if slices.Contains(a.claims, k) || slices.Contains(essentialClaims, k) {
+				kept[k] = v
+			}
+		}
+	}
+	b, err := json.Marshal(kept)
+	if err != nil {
+		return nil, fmt.Errorf("middleware: encoding claims: %w", err)
+	}
+	if len(b) <= a.maxClaims {
+		return b, nil
+	}
+	small := make(map[string]json.RawMessage)
+	for k, v := range kept {
+		if slices.Contains(essentialClaims, k) || slices.Contains(profileClaims, k) {
+			small[k] = v
+		}
+	}
+	b, err = json.Marshal(small)
+	if err != nil {
+		return nil, fmt.Errorf("middleware: encoding claims: %w", err)
+	}
+	a.logger.WarnContext(ctx, "slo: the user's claims exceed Config.MaxClaimsBytes; keeping only the standard profile claims (set Config.Claims to choose, or raise the limit)",
+		slog.Int("bytes", len(b)), slog.Int("max", a.maxClaims))
+	if len(b) > a.maxClaims {
+		// Even those are too large: keep what the middleware needs.
+		b = nil
+	}
+	return b, nil
+}
