@@ -202,7 +202,7 @@ func testReplicas(t *testing.T, bin, kind string) {
 	if resp.StatusCode != http.StatusBadRequest {
 		t.Fatalf("callback replayed on r1: %d, want 400", resp.StatusCode)
 	}
-	if !r1.out.waitFor("missing, wrong or used state") {
+	if !r1.out.waitFor("the login's state was already used") {
 		t.Fatalf("r1 did not log the replayed state as used; its output:\n%s", r1.out.String())
 	}
 
