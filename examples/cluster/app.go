@@ -33,9 +33,9 @@ type appConfig struct {
 	// Key is the middleware Key, shared by every replica: a login started
 	// on one replica may come back to another.
 	Key []byte
-	// Store and ReplayCache are shared by every replica.
-	Store       sessionstore.Store
-	ReplayCache logout.ReplayCache
+	// Store and SingleUse are shared by every replica.
+	Store     sessionstore.Store
+	SingleUse sessionstore.SingleUse
 	// Logger receives the middleware's logs.
 	Logger *slog.Logger
 	// EndOPSessionPath, if set, adds a form to the page that posts the
@@ -72,8 +72,8 @@ func newReplica(ctx context.Context, cfg appConfig) (*replica, error) {
 	if cfg.Name == "" {
 		errs = append(errs, errors.New("cluster: replica name is required"))
 	}
-	if cfg.Store == nil || cfg.ReplayCache == nil {
-		errs = append(errs, errors.New("cluster: a shared Store and ReplayCache are required"))
+	if cfg.Store == nil || cfg.SingleUse == nil {
+		errs = append(errs, errors.New("cluster: a shared Store and SingleUse are required"))
 	}
 	if len(cfg.Key) < 32 {
 		errs = append(errs, errors.New("cluster: the shared Key must have at least 32 bytes"))
@@ -97,12 +97,12 @@ func newReplica(ctx context.Context, cfg appConfig) (*replica, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster: %w", err)
 	}
-	m, err := middleware.New(middleware.Config{
-		Client:      client,
-		Store:       cfg.Store,
-		ReplayCache: cfg.ReplayCache,
-		Key:         cfg.Key,
-		Logger:      logger,
+	auth, err := middleware.New(middleware.Config{
+		Client:    client,
+		Store:     cfg.Store,
+		SingleUse: cfg.SingleUse,
+		Key:       cfg.Key,
+		Logger:    logger,
 		OnLogout: func(ctx context.Context, e logout.Event) {
 			logger.InfoContext(ctx, "cluster: logout", slog.String("channel", string(e.Channel)),
 				slog.String("sid", e.SID), slog.String("sub", e.Subject), slog.Int("ended", e.Ended))
@@ -113,10 +113,10 @@ func newReplica(ctx context.Context, cfg appConfig) (*replica, error) {
 	}
 	r := &replica{name: cfg.Name, demo: cfg.EndOPSessionPath}
 	mux := http.NewServeMux()
-	m.Register(mux)
-	mux.Handle("GET /{$}", m.LoadSession(http.HandlerFunc(r.page)))
-	mux.Handle("GET /private", m.RequireLogin(http.HandlerFunc(r.page)))
-	mux.Handle("GET /whoami", m.LoadSession(http.HandlerFunc(r.whoami)))
+	auth.Register(mux)
+	mux.Handle("GET /{$}", auth.LoadSession(http.HandlerFunc(r.page)))
+	mux.Handle("GET /private", auth.RequireLogin(http.HandlerFunc(r.page)))
+	mux.Handle("GET /whoami", auth.LoadSession(http.HandlerFunc(r.whoami)))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
 		fmt.Fprintf(w, "ok %s\n", r.name)

@@ -9,20 +9,20 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/oidc-slo/slo/logout"
 	"github.com/oidc-slo/slo/sessionstore"
 	"github.com/oidc-slo/slo/sessionstore/pgstore"
 	"github.com/oidc-slo/slo/sessionstore/redisstore"
 )
 
-// backend is what every replica must share: the session store and the
-// replay cache that makes login states and logout tokens single-use across
-// replicas. Both live in the same Redis or PostgreSQL.
+// backend is what every replica must share: the session store (which also
+// keeps the logout records) and the SingleUse that makes login states and
+// logout tokens single-use across replicas. Both live in the same Redis or
+// PostgreSQL.
 type backend struct {
-	Kind   string // "redis" or "postgres"
-	Store  sessionstore.Store
-	Replay logout.ReplayCache
-	close  func()
+	Kind      string // "redis" or "postgres"
+	Store     sessionstore.Store
+	SingleUse sessionstore.SingleUse
+	close     func()
 }
 
 // Close releases the backend's connections.
@@ -34,8 +34,9 @@ func (b *backend) Close() { b.close() }
 //	postgres://user@host:port/db[?sslmode=…]                           (pgx connection string)
 //
 // prefix is the Redis key prefix (default "slo:"), or for PostgreSQL the
-// prefix of the two table names, "<prefix>sessions" and "<prefix>replay"
-// (default "slo_"). With PostgreSQL the tables are created if missing.
+// prefix of the table names, "<prefix>sessions" (with its logout table
+// "<prefix>sessions_logouts") and "<prefix>single_use" (default "slo_").
+// With PostgreSQL the tables are created if missing.
 func openBackend(ctx context.Context, rawURL, prefix string) (*backend, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -62,12 +63,12 @@ func openRedis(ctx context.Context, rawURL, prefix string) (*backend, error) {
 		return nil, fmt.Errorf("cluster: redis at %s: %w", opts.Addr, err)
 	}
 	st, err1 := redisstore.New(redisstore.Config{Client: c, Prefix: prefix})
-	rc, err2 := redisstore.NewReplayCache(redisstore.ReplayCacheConfig{Client: c, Prefix: prefix})
+	used, err2 := redisstore.NewSingleUse(redisstore.SingleUseConfig{Client: c, Prefix: prefix})
 	if err := errors.Join(err1, err2); err != nil {
 		c.Close()
 		return nil, fmt.Errorf("cluster: %w", err)
 	}
-	return &backend{Kind: "redis", Store: st, Replay: rc, close: func() { c.Close() }}, nil
+	return &backend{Kind: "redis", Store: st, SingleUse: used, close: func() { c.Close() }}, nil
 }
 
 func openPostgres(ctx context.Context, rawURL, prefix string) (*backend, error) {
@@ -78,20 +79,20 @@ func openPostgres(ctx context.Context, rawURL, prefix string) (*backend, error) 
 	if err != nil {
 		return nil, fmt.Errorf("cluster: postgres URL: %w", err)
 	}
-	sessions, replay := prefix+"sessions", prefix+"replay"
+	sessions, singleUse := prefix+"sessions", prefix+"single_use"
 	// Idempotent and safe when replicas start together (advisory lock).
 	if err := errors.Join(
 		pgstore.CreateSchema(ctx, pool, sessions),
-		pgstore.CreateReplaySchema(ctx, pool, replay),
+		pgstore.CreateSingleUseSchema(ctx, pool, singleUse),
 	); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("cluster: %w", err)
 	}
 	st, err1 := pgstore.New(pgstore.Config{Pool: pool, Table: sessions})
-	rc, err2 := pgstore.NewReplayCache(pgstore.ReplayCacheConfig{Pool: pool, Table: replay})
+	used, err2 := pgstore.NewSingleUse(pgstore.SingleUseConfig{Pool: pool, Table: singleUse})
 	if err := errors.Join(err1, err2); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("cluster: %w", err)
 	}
-	return &backend{Kind: "postgres", Store: st, Replay: rc, close: pool.Close}, nil
+	return &backend{Kind: "postgres", Store: st, SingleUse: used, close: pool.Close}, nil
 }

@@ -65,7 +65,7 @@ func runDemo(ctx context.Context, o options) error {
 		logger := slog.New(slog.NewTextHandler(os.Stderr, nil)).With("replica", name)
 		r, err := newReplica(ctx, appConfig{
 			Name: name, Issuer: op.Issuer(), ClientID: clientID, ClientSecret: secret,
-			PublicURL: public, Key: key, Store: b.Store, ReplayCache: b.Replay, Logger: logger,
+			PublicURL: public, Key: key, Store: b.Store, SingleUse: b.SingleUse, Logger: logger,
 			EndOPSessionPath: demoEndOPSession,
 		})
 		if err != nil {

@@ -18,18 +18,13 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/oidc-slo/slo/internal/redistest"
 	"github.com/oidc-slo/slo/internal/testop"
 )
 
 // skipOrFail skips the test for a missing service or binary, or fails it
 // in CI.
-func skipOrFail(t testing.TB, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf(format, args...)
-	}
-	t.Skipf(format, args...)
-}
+var skipOrFail = redistest.SkipOrFail
 
 // redisAddr is the shared Redis server; REDIS_ADDR overrides.
 func redisAddr() string {
@@ -95,7 +90,7 @@ func newSharedStore(t *testing.T, kind string) sharedStore {
 		prefix := "slo_cluster_" + suffix + "_"
 		t.Cleanup(func() {
 			defer pool.Close()
-			for _, tbl := range []string{prefix + "sessions", prefix + "replay"} {
+			for _, tbl := range []string{prefix + "sessions", prefix + "sessions_logouts", prefix + "single_use"} {
 				if _, err := pool.Exec(context.Background(), "DROP TABLE IF EXISTS "+pgx.Identifier{tbl}.Sanitize()); err != nil {
 					t.Errorf("dropping %s: %v", tbl, err)
 				}
@@ -130,14 +125,38 @@ func register(t *testing.T, op *testop.OP, public string) {
 	}
 }
 
-// newBrowser returns an HTTP client with a cookie jar, following redirects.
+// newBrowser returns an HTTP client with a cookie jar, following redirects,
+// that sends what a browser sends when it navigates (see navigate) through
+// rt (nil: http.DefaultTransport).
 func newBrowser(t testing.TB, rt http.RoundTripper) *http.Client {
 	t.Helper()
 	jar, err := cookiejar.New(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &http.Client{Jar: jar, Transport: rt}
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	return &http.Client{Jar: jar, Transport: browserTransport{rt}}
+}
+
+// navigate marks req as a browser's page load: the middleware redirects a
+// page load without a session to the login, and answers a script's
+// request 401 instead.
+func navigate(req *http.Request) *http.Request {
+	req.Header.Set("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")
+	return req
+}
+
+// browserTransport sends every request as a page load (navigate) unless
+// it already has an Accept header.
+type browserTransport struct{ next http.RoundTripper }
+
+func (b browserTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Header.Get("Accept") == "" {
+		req = navigate(req.Clone(req.Context()))
+	}
+	return b.next.RoundTrip(req)
 }
 
 // noRedirect returns a copy of c that does not follow redirects.

@@ -1,6 +1,6 @@
 // Command cluster is a demo application meant to run as several replicas
-// behind a load balancer. The replicas share the session store and replay
-// cache (Redis or PostgreSQL) and the middleware Key, so that a login
+// behind a load balancer. The replicas share the session store and the
+// single-use store (Redis or PostgreSQL) and the middleware Key, so that a login
 // started on one replica can finish on another, and a back-channel logout
 // that the OP posts to any replica ends the session on all of them.
 //
@@ -162,7 +162,7 @@ func runReplica(ctx context.Context, o options) error {
 	defer b.Close()
 	r, err := newReplica(ctx, appConfig{
 		Name: name, Issuer: o.issuer, ClientID: o.clientID, ClientSecret: o.clientSecret,
-		PublicURL: o.publicURL, Key: key, Store: b.Store, ReplayCache: b.Replay, Logger: logger,
+		PublicURL: o.publicURL, Key: key, Store: b.Store, SingleUse: b.SingleUse, Logger: logger,
 	})
 	if err != nil {
 		return err

@@ -7,15 +7,18 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/oidc-slo/slo/internal/redistest"
 )
 
 // TestRedisOutage stops the Redis server under a running replica and starts
 // it again on the same port (empty: no persistence). While it is down,
-// requests fail closed and logouts are refused with an Error log; once it
+// requests fail closed, back-channel logouts are refused and sign-out still
+// clears the cookie and goes on to the OP, each with an Error log; once it
 // is back, the same replica, middleware and Redis client work again.
 func TestRedisOutage(t *testing.T) {
 	ctx := t.Context()
-	srv := startRedisServer(t)
+	srv := redistest.Start(t)
 	op := startOP(t)
 	app := httptest.NewUnstartedServer(nil)
 	public := "http://" + app.Listener.Addr().String()
@@ -23,7 +26,7 @@ func TestRedisOutage(t *testing.T) {
 
 	// No retries and short timeouts: after the restart the very first
 	// command must succeed on its own.
-	b, err := openBackend(ctx, "redis://"+srv.addr()+"/0?max_retries=-1&dial_timeout=1s&read_timeout=1s&write_timeout=1s", "")
+	b, err := openBackend(ctx, "redis://"+srv.Addr()+"/0?max_retries=-1&dial_timeout=1s&read_timeout=1s&write_timeout=1s", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +34,7 @@ func TestRedisOutage(t *testing.T) {
 	logs := newLogRecorder()
 	r, err := newReplica(ctx, appConfig{
 		Name: "r", Issuer: op.Issuer(), ClientID: "app", ClientSecret: "app-secret",
-		PublicURL: public, Key: randomKey(), Store: b.Store, ReplayCache: b.Replay,
+		PublicURL: public, Key: randomKey(), Store: b.Store, SingleUse: b.SingleUse,
 		Logger: slog.New(logs),
 	})
 	if err != nil {
@@ -78,7 +81,7 @@ func TestRedisOutage(t *testing.T) {
 	}
 	st := login()
 
-	srv.stop()
+	srv.Stop()
 	logs.take()
 
 	t.Run("RequireLogin fails closed with 503", func(t *testing.T) {
@@ -108,13 +111,22 @@ func TestRedisOutage(t *testing.T) {
 			t.Error("no Error log for the failed back-channel logout")
 		}
 	})
-	t.Run("sign-out fails closed with 503", func(t *testing.T) {
+	t.Run("sign-out clears the cookie and goes on to the OP, with an Error log", func(t *testing.T) {
 		resp := request("POST", "/logout", url.Values{})
-		if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Location") != "" {
-			t.Errorf("POST /logout with Redis down: %d Location %q, want 503", resp.StatusCode, resp.Header.Get("Location"))
+		loc := resp.Header.Get("Location")
+		if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, op.Issuer()+"/") ||
+			!strings.Contains(loc, "client_id=app") || !strings.Contains(loc, "post_logout_redirect_uri=") {
+			t.Errorf("POST /logout with Redis down: %d Location %q, want 303 to the OP's end-session endpoint", resp.StatusCode, loc)
 		}
-		if !hasError(logs.take(), "sign-out failed") {
-			t.Error("no Error log for the failed sign-out")
+		cleared := false
+		for _, c := range resp.Cookies() {
+			cleared = cleared || c.Name == "slo" && c.MaxAge < 0
+		}
+		if !cleared {
+			t.Errorf("POST /logout with Redis down did not clear the session cookie: %q", resp.Header.Values("Set-Cookie"))
+		}
+		if !hasError(logs.take(), "sign-out: the session store failed") {
+			t.Error("no Error log for the store failure at sign-out")
 		}
 	})
 	t.Run("login fails closed", func(t *testing.T) {
@@ -122,7 +134,7 @@ func TestRedisOutage(t *testing.T) {
 		if code == http.StatusOK || strings.HasSuffix(final, "/whoami") {
 			t.Errorf("login with Redis down ended at %d %s, want a refusal", code, final)
 		}
-		if !hasError(logs.take(), "replay cache failed") {
+		if !hasError(logs.take(), "single-use check failed") {
 			t.Error("no Error log for the refused login")
 		}
 	})
@@ -130,7 +142,7 @@ func TestRedisOutage(t *testing.T) {
 		t.FailNow()
 	}
 
-	srv.start() // same port, no data
+	srv.Restart() // same port, no data
 	logs.take()
 
 	// The session was in the old server's memory only: the same cookie is

@@ -187,11 +187,12 @@ func testReplicas(t *testing.T, bin, kind string) {
 	}
 
 	// The login state was consumed on r2: replaying the callback request,
-	// login cookie included, on r1 is refused by the shared replay cache.
+	// login cookie included, on r1 is refused by the shared SingleUse.
 	rt.mu.Lock()
 	cbURL, cbCookie := rt.callbackURL, rt.callbackCookie
 	rt.mu.Unlock()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, r1.base+strings.TrimPrefix(cbURL, public), nil)
+	navigate(req)
 	req.Header.Set("Cookie", cbCookie)
 	resp, err := http.DefaultTransport.RoundTrip(req)
 	if err != nil {
@@ -201,7 +202,7 @@ func testReplicas(t *testing.T, bin, kind string) {
 	if resp.StatusCode != http.StatusBadRequest {
 		t.Fatalf("callback replayed on r1: %d, want 400", resp.StatusCode)
 	}
-	if !r1.out.waitFor("missing, wrong or used state") {
+	if !r1.out.waitFor("the login's state was already used") {
 		t.Fatalf("r1 did not log the replayed state as used; its output:\n%s", r1.out.String())
 	}
 
@@ -225,6 +226,7 @@ func testReplicas(t *testing.T, bin, kind string) {
 		t.Fatalf("session after logout: %v, want ErrNotFound", err)
 	}
 	req, _ = http.NewRequestWithContext(ctx, http.MethodGet, r1.base+"/private", nil)
+	navigate(req)
 	req.AddCookie(&http.Cookie{Name: "slo", Value: token})
 	resp, err = http.DefaultTransport.RoundTrip(req)
 	if err != nil {
@@ -235,7 +237,7 @@ func testReplicas(t *testing.T, bin, kind string) {
 		t.Fatalf("r1 /private with the old cookie: %d %q, want a redirect to /login", resp.StatusCode, resp.Header.Get("Location"))
 	}
 
-	// The same logout token again, now to r1: the shared replay cache
+	// The same logout token again, now to r1: the shared SingleUse
 	// knows it (a fresh token for the ended sid would get 200).
 	form := url.Values{"logout_token": {ds[0].LogoutToken}}
 	resp, err = http.PostForm(r1.base+"/backchannel-logout", form)

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/oidc-slo/slo/internal/testop"
-	"github.com/oidc-slo/slo/logout"
 	"github.com/oidc-slo/slo/middleware"
 	"github.com/oidc-slo/slo/sessionstore"
 	"github.com/oidc-slo/slo/sessionstore/memstore"
@@ -199,10 +198,10 @@ func newSoakEnv(t *testing.T, kind string) *soakEnv {
 	// Two replicas sharing the store; each has its own connections.
 	var shared sharedStore
 	var mem *memstore.Store
-	var memReplay *logout.MemoryReplayCache
+	var memUsed *memstore.SingleUse
 	switch kind {
 	case "memory":
-		mem, memReplay = memstore.New(memstore.Config{}), logout.NewMemoryReplayCache(0, nil)
+		mem, memUsed = memstore.New(memstore.Config{}), memstore.NewSingleUse(memstore.SingleUseConfig{})
 		env.store = mem
 	default:
 		shared = newSharedStore(t, kind)
@@ -210,19 +209,19 @@ func newSoakEnv(t *testing.T, kind string) *soakEnv {
 	key := randomKey()
 	for i := range 2 {
 		var st sessionstore.Store = mem
-		var rc logout.ReplayCache = memReplay
+		var used sessionstore.SingleUse = memUsed
 		if kind != "memory" {
 			b, err := openBackend(ctx, shared.url, shared.prefix)
 			if err != nil {
 				t.Fatal(err)
 			}
 			t.Cleanup(b.Close)
-			st, rc = b.Store, b.Replay
+			st, used = b.Store, b.SingleUse
 			env.store = st
 		}
 		r, err := newReplica(ctx, appConfig{
 			Name: fmt.Sprint(i + 1), Issuer: env.op.Issuer(), ClientID: "app", ClientSecret: "app-secret",
-			PublicURL: env.public, Key: key, Store: st, ReplayCache: rc,
+			PublicURL: env.public, Key: key, Store: st, SingleUse: used,
 			Logger: slog.New(slog.DiscardHandler),
 		})
 		if err != nil {
@@ -248,7 +247,7 @@ func (env *soakEnv) newRequest(ctx context.Context, method, path, token string, 
 		req = httptest.NewRequestWithContext(ctx, method, env.public+path, strings.NewReader(form.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	} else {
-		req = httptest.NewRequestWithContext(ctx, method, env.public+path, nil)
+		req = navigate(httptest.NewRequestWithContext(ctx, method, env.public+path, nil))
 	}
 	if token != "" {
 		req.AddCookie(&http.Cookie{Name: "slo", Value: token})
@@ -313,7 +312,7 @@ func (env *soakEnv) loginAndAct(ctx context.Context, s *soakSession, i int) erro
 		return fmt.Errorf("login %d: the OP answered %d %q", i, w.Code, callback)
 	}
 
-	req := httptest.NewRequestWithContext(ctx, http.MethodGet, callback, nil)
+	req := navigate(httptest.NewRequestWithContext(ctx, http.MethodGet, callback, nil))
 	for _, c := range loginCookies {
 		req.AddCookie(c)
 	}

@@ -43,16 +43,22 @@ func testPool(t testing.TB) *pgxpool.Pool {
 }
 
 // tempTable returns a table name unique to this test run and drops the
-// table when the test ends.
+// table, and the logout table CreateSchema makes beside it, when the test
+// ends.
 func tempTable(t testing.TB, pool *pgxpool.Pool) string {
 	t.Helper()
 	name := "slo_test_" + strings.ToLower(rand.Text()[:10])
-	t.Cleanup(func() {
-		if _, err := pool.Exec(context.Background(), "DROP TABLE IF EXISTS "+pgx.Identifier{name}.Sanitize()); err != nil {
-			t.Errorf("dropping %s: %v", name, err)
-		}
-	})
+	t.Cleanup(func() { dropTables(t, pool, name) })
 	return name
+}
+
+// dropTables drops the table name and its logout table.
+func dropTables(t testing.TB, pool *pgxpool.Pool, name string) {
+	t.Helper()
+	_, err := pool.Exec(context.Background(), "DROP TABLE IF EXISTS "+pgxIdent(name)+", "+pgxIdent(name+"_logouts"))
+	if err != nil {
+		t.Errorf("dropping %s: %v", name, err)
+	}
 }
 
 func pgxIdent(name string) string { return pgx.Identifier{name}.Sanitize() }

@@ -43,8 +43,9 @@ func Example() {
 	log.Printf("ended %d sessions", n)
 }
 
-// Expired rows are never returned but stay until removed; run DeleteExpired
-// from one place, for example a ticker in one replica or a cron job.
+// Expired rows are never returned but stay until removed; run the Store's
+// and the SingleUse's DeleteExpired from one place, for example a ticker in
+// one replica or a cron job.
 func ExampleStore_DeleteExpired() {
 	ctx := context.Background()
 	pool, err := pgxpool.New(ctx, "postgres://app@db.internal:5432/app")
@@ -62,19 +63,20 @@ func ExampleStore_DeleteExpired() {
 	log.Printf("removed %d expired sessions", n)
 }
 
-// A replay cache for logout token ids, shared by all replicas.
-func ExampleNewReplayCache() {
+// A SingleUse for login and logout states and logout token ids, shared by
+// all replicas.
+func ExampleNewSingleUse() {
 	ctx := context.Background()
 	pool, err := pgxpool.New(ctx, "postgres://app@db.internal:5432/app")
 	if err != nil {
 		log.Fatal(err)
 	}
-	if err := pgstore.CreateReplaySchema(ctx, pool, ""); err != nil {
+	if err := pgstore.CreateSingleUseSchema(ctx, pool, ""); err != nil {
 		log.Fatal(err)
 	}
-	cache, err := pgstore.NewReplayCache(pgstore.ReplayCacheConfig{Pool: pool})
+	used, err := pgstore.NewSingleUse(pgstore.SingleUseConfig{Pool: pool})
 	if err != nil {
 		log.Fatal(err)
 	}
-	_ = cache // pass as middleware.Config.ReplayCache
+	_ = used // pass as middleware.Config.SingleUse
 }

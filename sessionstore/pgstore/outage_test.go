@@ -107,10 +107,10 @@ func TestOutage(t *testing.T) {
 	if err := pgstore.CreateSchema(t.Context(), direct, table); err != nil {
 		t.Fatal(err)
 	}
-	if err := pgstore.CreateReplaySchema(t.Context(), direct, table+"_replay"); err != nil {
+	if err := pgstore.CreateSingleUseSchema(t.Context(), direct, table+"_used"); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { direct.Exec(context.Background(), "DROP TABLE IF EXISTS "+pgxIdent(table+"_replay")) })
+	t.Cleanup(func() { dropTables(t, direct, table+"_used") })
 
 	u, err := url.Parse(dsn())
 	if err != nil {
@@ -131,7 +131,7 @@ func TestOutage(t *testing.T) {
 	}
 	t.Cleanup(pool.Close)
 	st := newStore(t, pgstore.Config{Pool: pool, Table: table})
-	rc, err := pgstore.NewReplayCache(pgstore.ReplayCacheConfig{Pool: pool, Table: table + "_replay"})
+	used, err := pgstore.NewSingleUse(pgstore.SingleUseConfig{Pool: pool, Table: table + "_used"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,14 +146,20 @@ func TestOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	jti := sessionstore.Key{Namespace: sessionstore.LogoutTokens, Issuer: a.Issuer, ID: "jti"}
 	p.stop()
 	storetest.Unavailable(t, st, a,
 		storetest.Call{Name: "DeleteExpired", Call: func(ctx context.Context) error { _, err := st.DeleteExpired(ctx); return err }},
-		storetest.Call{Name: "Forget", Call: func(ctx context.Context) error { return rc.Forget(ctx, a.Issuer, "jti") }},
-		storetest.Call{Name: "Seen", Call: func(ctx context.Context) error {
-			_, err := rc.Seen(ctx, a.Issuer, "jti", now.Add(time.Hour))
+		storetest.Call{Name: "Forget", Call: func(ctx context.Context) error { return used.Forget(ctx, jti) }},
+		storetest.Call{Name: "Use", Call: func(ctx context.Context) error {
+			_, err := used.Use(ctx, jti, now.Add(time.Hour))
 			return err
 		}},
+		storetest.Call{Name: "Use of an expired key", Call: func(ctx context.Context) error {
+			_, err := used.Use(ctx, jti, now.Add(-time.Hour))
+			return err
+		}},
+		storetest.Call{Name: "SingleUse.DeleteExpired", Call: func(ctx context.Context) error { _, err := used.DeleteExpired(ctx); return err }},
 	)
 
 	p.start() // same port
@@ -163,7 +169,14 @@ func TestOutage(t *testing.T) {
 	if n, err := st.DeleteBySubject(ctx, a.Issuer, a.Subject); err != nil || n != 1 {
 		t.Fatalf("DeleteBySubject after the outage = %d, %v; want 1", n, err)
 	}
-	if seen, err := rc.Seen(ctx, a.Issuer, "jti", now.Add(time.Hour)); err != nil || seen {
-		t.Fatalf("Seen after the outage = %v, %v; want false", seen, err)
+	if u, err := used.Use(ctx, jti, now.Add(time.Hour)); err != nil || u {
+		t.Fatalf("Use after the outage = %v, %v; want false", u, err)
+	}
+	l := sessionstore.Logout{Issuer: a.Issuer, SID: a.SID, ReceivedAt: now, ExpiresAt: now.Add(time.Hour)}
+	if err := st.RecordLogout(ctx, l); err != nil {
+		t.Fatalf("RecordLogout after the outage: %v", err)
+	}
+	if r, _, err := st.LastLogout(ctx, a.Issuer, a.SID, ""); err != nil || !r.Equal(now.Truncate(time.Microsecond)) {
+		t.Fatalf("LastLogout after the outage = %v, %v; want %v", r, err, now)
 	}
 }

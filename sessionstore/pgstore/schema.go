@@ -13,14 +13,19 @@ import (
 // DefaultTable is the session table used when Config.Table is empty.
 const DefaultTable = "slo_sessions"
 
-// DefaultReplayTable is the replay cache table used when
-// ReplayCacheConfig.Table is empty.
-const DefaultReplayTable = "slo_replay"
+// DefaultSingleUseTable is the SingleUse table used when
+// SingleUseConfig.Table is empty.
+const DefaultSingleUseTable = "slo_single_use"
 
-// maxTableName leaves room for the longest index suffix within PostgreSQL's
-// 63-byte identifier limit, so that index names are never truncated into
-// each other.
-const maxTableName = 63 - len("_issuer_subject_idx")
+// logoutsSuffix names a session table's logout table: the session table's
+// name followed by it.
+const logoutsSuffix = "_logouts"
+
+// maxTableName leaves room for the longest name derived from a table name
+// (the logout table's expires_at index) within PostgreSQL's 63-byte
+// identifier limit, so that derived names are never truncated into each
+// other.
+const maxTableName = 63 - len(logoutsSuffix+"_expires_at_idx")
 
 // table is a validated table name: optionally schema-qualified.
 type table struct {
@@ -59,9 +64,19 @@ func (t table) index(suffix string) string {
 	return pgx.Identifier{t.ident[len(t.ident)-1] + suffix}.Sanitize()
 }
 
-// SchemaSQL returns the statements that create the session table named
-// table (DefaultTable if empty) and its indexes, for use with a migration
-// tool. CreateSchema runs them. Every statement is idempotent.
+// sibling returns the table in t's schema whose name is t's followed by
+// suffix.
+func (t table) sibling(suffix string) table {
+	id := append(pgx.Identifier(nil), t.ident...)
+	id[len(id)-1] += suffix
+	return table{id}
+}
+
+// SchemaSQL returns the statements that create a Store's tables and their
+// indexes, for use with a migration tool: the session table named table
+// (DefaultTable if empty) and its logout table, named table + "_logouts",
+// which keeps the logout records (Store.RecordLogout). CreateSchema runs
+// them. Every statement is idempotent.
 func SchemaSQL(table string) ([]string, error) {
 	if table == "" {
 		table = DefaultTable
@@ -70,6 +85,7 @@ func SchemaSQL(table string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	l := t.sibling(logoutsSuffix)
 	return []string{
 		`CREATE TABLE IF NOT EXISTS ` + t.String() + ` (
 	id         text        PRIMARY KEY,
@@ -83,14 +99,25 @@ func SchemaSQL(table string) ([]string, error) {
 		`CREATE INDEX IF NOT EXISTS ` + t.index("_issuer_sid_idx") + ` ON ` + t.String() + ` (issuer, sid) WHERE sid <> ''`,
 		`CREATE INDEX IF NOT EXISTS ` + t.index("_issuer_subject_idx") + ` ON ` + t.String() + ` (issuer, subject)`,
 		`CREATE INDEX IF NOT EXISTS ` + t.index("_expires_at_idx") + ` ON ` + t.String() + ` (expires_at)`,
+		`CREATE TABLE IF NOT EXISTS ` + l.String() + ` (
+	issuer      text        NOT NULL,
+	kind        text        NOT NULL CHECK (kind IN ('sid', 'sub')),
+	value       text        NOT NULL, -- the sid, or the subject
+	received_at timestamptz,          -- NULL: none
+	issued_at   timestamptz,          -- NULL: the logout carried no iat
+	expires_at  timestamptz NOT NULL,
+	PRIMARY KEY (issuer, kind, value)
+)`,
+		`CREATE INDEX IF NOT EXISTS ` + l.index("_expires_at_idx") + ` ON ` + l.String() + ` (expires_at)`,
 	}, nil
 }
 
-// ReplaySchemaSQL returns the statements that create the replay cache table
-// named table (DefaultReplayTable if empty). CreateReplaySchema runs them.
-func ReplaySchemaSQL(table string) ([]string, error) {
+// SingleUseSchemaSQL returns the statements that create the SingleUse
+// table named table (DefaultSingleUseTable if empty) and its index.
+// CreateSingleUseSchema runs them. Every statement is idempotent.
+func SingleUseSchemaSQL(table string) ([]string, error) {
 	if table == "" {
-		table = DefaultReplayTable
+		table = DefaultSingleUseTable
 	}
 	t, err := parseTable(table)
 	if err != nil {
@@ -98,18 +125,21 @@ func ReplaySchemaSQL(table string) ([]string, error) {
 	}
 	return []string{
 		`CREATE TABLE IF NOT EXISTS ` + t.String() + ` (
+	namespace  text        NOT NULL,
 	issuer     text        NOT NULL,
-	jti        text        NOT NULL,
+	id         text        NOT NULL,
 	expires_at timestamptz NOT NULL,
-	PRIMARY KEY (issuer, jti)
+	PRIMARY KEY (namespace, issuer, id)
 )`,
 		`CREATE INDEX IF NOT EXISTS ` + t.index("_expires_at_idx") + ` ON ` + t.String() + ` (expires_at)`,
 	}, nil
 }
 
-// CreateSchema creates the session table named table (DefaultTable if
-// empty) and its indexes unless they exist. It is safe to call from several
-// replicas at once: it serialises on a transaction-level advisory lock.
+// CreateSchema creates a Store's tables, the session table named table
+// (DefaultTable if empty) and its logout table, with their indexes, unless
+// they exist (see SchemaSQL). It is safe to call from several replicas at
+// once: it serialises on a transaction-level advisory lock. Run it again
+// after upgrading slo: it adds what a newer Store needs.
 func CreateSchema(ctx context.Context, pool *pgxpool.Pool, table string) error {
 	stmts, err := SchemaSQL(table)
 	if err != nil {
@@ -118,10 +148,10 @@ func CreateSchema(ctx context.Context, pool *pgxpool.Pool, table string) error {
 	return runSchema(ctx, pool, stmts)
 }
 
-// CreateReplaySchema creates the replay cache table named table
-// (DefaultReplayTable if empty) unless it exists, like CreateSchema.
-func CreateReplaySchema(ctx context.Context, pool *pgxpool.Pool, table string) error {
-	stmts, err := ReplaySchemaSQL(table)
+// CreateSingleUseSchema creates the SingleUse table named table
+// (DefaultSingleUseTable if empty) unless it exists, like CreateSchema.
+func CreateSingleUseSchema(ctx context.Context, pool *pgxpool.Pool, table string) error {
+	stmts, err := SingleUseSchemaSQL(table)
 	if err != nil {
 		return err
 	}

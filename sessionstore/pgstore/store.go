@@ -18,7 +18,8 @@ type Config struct {
 	// Pool is the connection pool. Required.
 	Pool *pgxpool.Pool
 	// Table is the session table, "name" or "schema.name", created by
-	// CreateSchema. Default DefaultTable.
+	// CreateSchema with its logout table (Table + "_logouts"). Default
+	// DefaultTable.
 	Table string
 	// Now is the clock that decides whether a session is live (expires_at
 	// after Now); it is passed to every query, the database's clock is
@@ -37,6 +38,7 @@ type Store struct {
 // queries are the store's statements for its table.
 type queries struct {
 	get, create, update, identity, delete, deleteBySID, deleteBySubject, deleteBySIDAndSubject, deleteExpired string
+	recordLogout, lastLogout                                                                                  string
 }
 
 var _ sessionstore.Store = (*Store)(nil)
@@ -48,10 +50,10 @@ func New(cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Store{pool: cfg.Pool, now: now, sql: newQueries(t.String())}, nil
+	return &Store{pool: cfg.Pool, now: now, sql: newQueries(t.String(), t.sibling(logoutsSuffix).String())}, nil
 }
 
-// checkConfig validates the fields New and NewReplayCache share, reporting
+// checkConfig validates the fields New and NewSingleUse share, reporting
 // every problem at once, and applies their defaults.
 func checkConfig(name string, pool *pgxpool.Pool, table, defaultTable string, now func() time.Time) (table, func() time.Time, error) {
 	var errs []error
@@ -71,7 +73,9 @@ func checkConfig(name string, pool *pgxpool.Pool, table, defaultTable string, no
 	return t, now, errors.Join(errs...)
 }
 
-func newQueries(t string) queries {
+// newQueries returns the statements on the session table t and the logout
+// table l.
+func newQueries(t, l string) queries {
 	// deleted counts the rows a DELETE … RETURNING expires_at removed that
 	// were still live at $now.
 	const deleted = ` RETURNING expires_at) SELECT count(*) FILTER (WHERE expires_at > @now) FROM d`
@@ -93,7 +97,27 @@ func newQueries(t string) queries {
 		// "sid <> ''" lets the planner use the partial (issuer, sid) index.
 		deleteBySID:     `WITH d AS (DELETE FROM ` + t + ` WHERE issuer = @issuer AND sid = @sid AND sid <> ''` + deleted,
 		deleteBySubject: `WITH d AS (DELETE FROM ` + t + ` WHERE issuer = @issuer AND subject = @subject` + deleted,
-		deleteExpired:   `DELETE FROM ` + t + ` WHERE expires_at <= @now`,
+		deleteExpired: `WITH s AS (DELETE FROM ` + t + ` WHERE expires_at <= @now RETURNING 1),
+				l AS (DELETE FROM ` + l + ` WHERE expires_at <= @now RETURNING 1)
+			SELECT (SELECT count(*) FROM s) + (SELECT count(*) FROM l)`,
+		// One upsert. A live row is merged: each time and the expiry
+		// become the later of the two (GREATEST ignores NULL, which
+		// stands for no time). An expired row counts as absent and is
+		// replaced. A record that has already expired is written only
+		// into a live row, where it can move the times forward.
+		recordLogout: `INSERT INTO ` + l + ` AS l (issuer, kind, value, received_at, issued_at, expires_at)
+			SELECT @issuer::text, @kind::text, @value::text, @received_at::timestamptz, @issued_at::timestamptz, @expires_at::timestamptz
+			WHERE @expires_at::timestamptz > @now::timestamptz OR EXISTS (SELECT 1 FROM ` + l + `
+				WHERE issuer = @issuer AND kind = @kind AND value = @value AND expires_at > @now)
+			ON CONFLICT (issuer, kind, value) DO UPDATE SET
+				received_at = CASE WHEN l.expires_at > @now THEN GREATEST(l.received_at, excluded.received_at) ELSE excluded.received_at END,
+				issued_at = CASE WHEN l.expires_at > @now THEN GREATEST(l.issued_at, excluded.issued_at) ELSE excluded.issued_at END,
+				expires_at = CASE WHEN l.expires_at > @now THEN GREATEST(l.expires_at, excluded.expires_at) ELSE excluded.expires_at END`,
+		// Both records in one query; an empty sid or subject matches
+		// nothing. max over no rows is NULL: no time.
+		lastLogout: `SELECT max(received_at), max(issued_at) FROM ` + l + `
+			WHERE issuer = @issuer AND expires_at > @now
+				AND ((kind = 'sid' AND value = @sid AND @sid <> '') OR (kind = 'sub' AND value = @subject AND @subject <> ''))`,
 		// other is evaluated once, on the statement's snapshot, and gates
 		// the DELETE. The DELETE's own subject test matters only for a row
 		// changed by a concurrent transaction (an expired row replaced by a
@@ -235,14 +259,15 @@ func (st *Store) count(ctx context.Context, sql string, args pgx.NamedArgs) (int
 	return n, nil
 }
 
-// DeleteExpired removes every expired session and reports how many it
-// removed. Expired sessions are never returned, so this only reclaims
-// space; run it periodically (for example hourly) from one replica or a
-// cron job. The store starts no goroutine of its own.
+// DeleteExpired removes every expired session and every expired logout
+// record, in one statement, and reports how many rows it removed. Expired
+// rows are never returned, so this only reclaims space; run it
+// periodically (for example hourly) from one replica or a cron job, with
+// SingleUse.DeleteExpired. The store starts no goroutine of its own.
 func (st *Store) DeleteExpired(ctx context.Context) (int, error) {
-	tag, err := st.pool.Exec(ctx, st.sql.deleteExpired, pgx.NamedArgs{"now": st.now()})
-	if err != nil {
-		return 0, fmt.Errorf("pgstore: delete expired sessions: %w", err)
+	var n int
+	if err := st.pool.QueryRow(ctx, st.sql.deleteExpired, pgx.NamedArgs{"now": st.now()}).Scan(&n); err != nil {
+		return 0, fmt.Errorf("pgstore: delete expired sessions and logout records: %w", err)
 	}
-	return int(tag.RowsAffected()), nil
+	return n, nil
 }

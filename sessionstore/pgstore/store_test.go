@@ -1,8 +1,9 @@
 package pgstore_test
 
 import (
-	"context"
 	"errors"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -53,11 +54,7 @@ func TestTableNames(t *testing.T) {
 	pool := testPool(t)
 	ctx := t.Context()
 	odd := tempTable(t, pool) + `"; DROP TABLE x; --`
-	t.Cleanup(func() {
-		if _, err := pool.Exec(context.Background(), `DROP TABLE IF EXISTS `+pgxIdent(odd)); err != nil {
-			t.Errorf("dropping %q: %v", odd, err)
-		}
-	})
+	t.Cleanup(func() { dropTables(t, pool, odd) })
 	for _, name := range []string{odd, "public." + tempTable(t, pool)} {
 		if err := pgstore.CreateSchema(ctx, pool, name); err != nil {
 			t.Fatalf("CreateSchema(%q): %v", name, err)
@@ -74,8 +71,20 @@ func TestTableNames(t *testing.T) {
 		if n, err := st.DeleteBySID(ctx, "iss", "sid"); err != nil || n != 1 {
 			t.Fatalf("%q: DeleteBySID = %d, %v", name, n, err)
 		}
+		if err := st.RecordLogout(ctx, sessionstore.Logout{Issuer: "iss", SID: "sid", ReceivedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+			t.Fatalf("%q: RecordLogout: %v", name, err)
+		}
+		if r, _, err := st.LastLogout(ctx, "iss", "sid", ""); err != nil || !r.Equal(now.Truncate(time.Microsecond)) {
+			t.Fatalf("%q: LastLogout = %v, %v", name, r, err)
+		}
 	}
-	for _, name := range []string{"a.b.c", ".x", "x.", "nul\x00", string(make([]byte, 45))} {
+	longest := tempTable(t, pool)
+	longest += strings.Repeat("x", 40-len(longest)) // its logout table's index name has 63 bytes
+	t.Cleanup(func() { dropTables(t, pool, longest) })
+	if err := pgstore.CreateSchema(ctx, pool, longest); err != nil {
+		t.Errorf("CreateSchema with a 40-byte name: %v", err)
+	}
+	for _, name := range []string{"a.b.c", ".x", "x.", "nul\x00", string(make([]byte, 45)), strings.Repeat("x", 41)} {
 		if _, err := pgstore.New(pgstore.Config{Pool: pool, Table: name}); err == nil {
 			t.Errorf("New with table %q succeeded", name)
 		}
@@ -113,7 +122,7 @@ func TestUpdateIdentity(t *testing.T) {
 	}
 }
 
-// TestDeleteExpired removes expired rows only.
+// TestDeleteExpired removes expired sessions and logout records only.
 func TestDeleteExpired(t *testing.T) {
 	pool := testPool(t)
 	table := tempTable(t, pool)
@@ -129,15 +138,30 @@ func TestDeleteExpired(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	for i, life := range []time.Duration{time.Minute, time.Hour} {
+		l := sessionstore.Logout{Issuer: "iss", SID: "sid-" + strconv.Itoa(i), ReceivedAt: now, ExpiresAt: now.Add(life)}
+		if err := st.RecordLogout(t.Context(), l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// An already expired record is not written at all.
+	if err := st.RecordLogout(t.Context(), sessionstore.Logout{Issuer: "iss", SID: "gone", ReceivedAt: now, ExpiresAt: now}); err != nil {
+		t.Fatal(err)
+	}
 	if n, err := st.DeleteExpired(t.Context()); err != nil || n != 0 {
 		t.Fatalf("DeleteExpired before expiry = %d, %v; want 0", n, err)
 	}
 	clock.Advance(time.Minute)
-	if n, err := st.DeleteExpired(t.Context()); err != nil || n != 2 {
-		t.Fatalf("DeleteExpired = %d, %v; want 2", n, err)
+	if n, err := st.DeleteExpired(t.Context()); err != nil || n != 3 {
+		t.Fatalf("DeleteExpired = %d, %v; want 3 (two sessions, one logout record)", n, err)
 	}
-	var rows int
-	if err := pool.QueryRow(t.Context(), "SELECT count(*) FROM "+pgxIdent(table)).Scan(&rows); err != nil || rows != 1 {
-		t.Fatalf("rows left = %d, %v; want 1", rows, err)
+	for _, tbl := range []string{table, table + "_logouts"} {
+		var rows int
+		if err := pool.QueryRow(t.Context(), "SELECT count(*) FROM "+pgxIdent(tbl)).Scan(&rows); err != nil || rows != 1 {
+			t.Fatalf("rows left in %s = %d, %v; want 1", tbl, rows, err)
+		}
+	}
+	if r, _, err := st.LastLogout(t.Context(), "iss", "sid-1", ""); err != nil || !r.Equal(now.Truncate(time.Microsecond)) {
+		t.Fatalf("the live logout record: LastLogout = %v, %v", r, err)
 	}
 }

@@ -2,16 +2,15 @@ package redisstore_test
 
 import (
 	"context"
-	"os/exec"
-	"path/filepath"
+	"maps"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/oidc-slo/slo/internal/redistest"
 	"github.com/oidc-slo/slo/sessionstore"
 	"github.com/oidc-slo/slo/sessionstore/redisstore"
 )
@@ -20,50 +19,18 @@ import (
 // ports and returns their addresses. The servers stop when the test ends.
 func startCluster(t *testing.T) []string {
 	t.Helper()
-	cli, err := exec.LookPath("redis-cli")
-	if err != nil {
-		skipOrFail(t, "redis-cli not installed: %v", err)
-	}
 	var addrs []string
-	for i := range 3 {
-		dir := filepath.Join(t.TempDir(), strconv.Itoa(i))
-		if err := exec.Command("mkdir", "-p", dir).Run(); err != nil {
-			t.Fatal(err)
-		}
-		srv := startServer(t, dir, "--cluster-enabled", "yes",
-			"--cluster-config-file", filepath.Join(dir, "nodes.conf"),
-			"--cluster-node-timeout", "5000")
-		addrs = append(addrs, srv.addr())
-	}
-	args := append([]string{"--cluster", "create"}, addrs...)
-	args = append(args, "--cluster-replicas", "0", "--cluster-yes")
-	if out, err := exec.CommandContext(t.Context(), cli, args...).CombinedOutput(); err != nil {
-		t.Fatalf("redis-cli --cluster create: %v\n%s", err, out)
-	}
-	// Poll every node until it reports the cluster ok and knows all slots.
-	deadline := time.Now().Add(30 * time.Second)
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for _, addr := range addrs {
-		c := redis.NewClient(&redis.Options{Addr: addr})
-		for {
-			info, err := c.ClusterInfo(t.Context()).Result()
-			if err == nil && strings.Contains(info, "cluster_state:ok") && strings.Contains(info, "cluster_known_nodes:3") {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("cluster node %s not ready: %v\n%s", addr, err, info)
-			}
-			<-tick.C
-		}
-		c.Close()
+	for _, s := range redistest.StartCluster(t, 3) {
+		addrs = append(addrs, s.Addr())
 	}
 	return addrs
 }
 
-// TestCluster runs the conformance suite on a three-master Redis Cluster,
-// and checks that the index deletes still take two round trips, the second
-// fanned out as one pipeline per master.
+// TestCluster runs the conformance suites (Store and SingleUse) on a
+// three-master Redis Cluster, and checks that the index deletes still take
+// two round trips, the second fanned out as one pipeline per master, and
+// that LastLogout reads a sid record and a subject record on two different
+// masters in one round trip.
 func TestCluster(t *testing.T) {
 	addrs := startCluster(t)
 	c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs})
@@ -74,6 +41,8 @@ func TestCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	runStoretest(t, c)
+	runSingleUse(t, c)
+	t.Run("LogoutRecordsAcrossMasters", func(t *testing.T) { testClusterLogoutRecords(t, addrs) })
 
 	t.Run("RoundTrips", func(t *testing.T) {
 		var mu sync.Mutex
@@ -120,6 +89,73 @@ func TestCluster(t *testing.T) {
 			t.Errorf("DeleteBySID: round trips per node %v; want one pipeline to each of the 3 masters plus one ZRANGE", perNode)
 		}
 	})
+}
+
+// testClusterLogoutRecords: a sid's logout record and a subject's live on
+// two different masters; LastLogout merges them with one round trip
+// through the cluster client (one command to each of the two masters, sent
+// at once), and RecordLogout is one script on one master.
+func testClusterLogoutRecords(t *testing.T, addrs []string) {
+	var mu sync.Mutex
+	perNode := map[string]int{}
+	cluster := &tripCounter{}
+	c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs})
+	t.Cleanup(func() { c.Close() })
+	c.OnNewNode(func(n *redis.Client) {
+		n.AddHook(nodeCounter{n.Options().Addr, &mu, perNode})
+	})
+	c.AddHook(cluster)
+	prefix := randomPrefix(t, c)
+	st := newStore(t, redisstore.Config{Client: c, Prefix: prefix})
+	ctx := t.Context()
+	iss, sid := "https://op.example", "sid-1"
+	master := func(key string) string {
+		t.Helper()
+		n, err := c.MasterForKey(ctx, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n.Options().Addr
+	}
+	sidMaster := master(prefix + "lo-sid:" + b64([]byte(iss)) + ":" + b64([]byte(sid)))
+	sub := ""
+	for i := 0; sub == ""; i++ {
+		if s := "user-" + strconv.Itoa(i); master(prefix+"lo-sub:"+b64([]byte(iss))+":"+b64([]byte(s))) != sidMaster {
+			sub = s
+		}
+	}
+	reset := func() map[string]int {
+		cluster.reset()
+		mu.Lock()
+		defer mu.Unlock()
+		m := maps.Clone(perNode)
+		clear(perNode)
+		return m
+	}
+
+	now := time.Now().Truncate(time.Millisecond)
+	reset()
+	if err := st.RecordLogout(ctx, sessionstore.Logout{Issuer: iss, SID: sid,
+		ReceivedAt: now.Add(-time.Second), IssuedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if trips, _ := cluster.reset(); trips != 1 {
+		t.Errorf("RecordLogout: %d round trips, want 1", trips)
+	}
+	if err := st.RecordLogout(ctx, sessionstore.Logout{Issuer: iss, Subject: sub,
+		ReceivedAt: now, IssuedAt: now.Add(-time.Second), ExpiresAt: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	reset()
+	r, i, err := st.LastLogout(ctx, iss, sid, sub)
+	if err != nil || !r.Equal(now) || !i.Equal(now) {
+		t.Errorf("LastLogout = %v, %v, %v; want the later of each time, %v", r, i, err, now)
+	}
+	trips, _ := cluster.reset()
+	nodes := reset()
+	if trips != 1 || len(nodes) != 2 || nodes[sidMaster] != 1 {
+		t.Errorf("LastLogout: %d round trips through the cluster client, per node %v; want 1, and one to each of the 2 masters holding the records", trips, nodes)
+	}
 }
 
 // nodeCounter counts round trips to one cluster node.

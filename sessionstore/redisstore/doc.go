@@ -4,8 +4,9 @@
 //
 // [New] returns a [Store] implementing [sessionstore.Store] on any
 // [redis.UniversalClient]: a single node, a Sentinel failover client or a
-// Redis Cluster client. [NewReplayCache] returns a [ReplayCache], a shared
-// [logout.ReplayCache] for logout token ids.
+// Redis Cluster client. [NewSingleUse] returns a [SingleUse], a shared
+// [sessionstore.SingleUse] for login and logout states and logout token
+// ids.
 //
 // Each session is one hash, indexed by one sorted set per (issuer, sid) and
 // one per (issuer, subject). Every atomic step is a command or Lua script on
@@ -17,12 +18,20 @@
 // one; DeleteBySID and DeleteBySubject at most two whatever the number of
 // sessions.
 //
+// A logout record ([Store.RecordLogout]) is one hash per (issuer, sid) or
+// (issuer, subject), updated by one script that keeps the later of each
+// time and of the expiry; [Store.LastLogout] reads the sid's and the
+// subject's records in one round trip and merges them. A [SingleUse] value
+// is one key per (namespace, issuer, id), written with SET NX PX: nothing
+// is bounded by a count, so no value is refused or forgotten because of
+// others.
+//
 // The Store also implements [sessionstore.SIDSubjectDeleter]
 // ([Store.DeleteBySIDAndSubject]: two round trips for a sid with one
 // session, three for several; its method comment says what atomicity that
-// gives on Cluster), and the ReplayCache implements
-// [logout.ReplayForgetter].
+// gives on Cluster).
 //
-// The module's README.md gives the key layout, the minimum server version
-// (Redis 6.2, or Valkey) and the consistency argument.
+// Every key has a TTL. The module's README.md gives the key layout, the
+// minimum server version (Redis 6.2, or Valkey), the memory advice and the
+// consistency argument.
 package redisstore

@@ -38,13 +38,14 @@ func Example() {
 	log.Printf("ended %d sessions", n)
 }
 
-// A replay cache for logout token ids, shared by all replicas.
-func ExampleNewReplayCache() {
+// A SingleUse for login and logout states and logout token ids, shared by
+// all replicas.
+func ExampleNewSingleUse() {
 	client := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{"10.0.0.1:6379", "10.0.0.2:6379"}})
 	defer client.Close()
-	cache, err := redisstore.NewReplayCache(redisstore.ReplayCacheConfig{Client: client})
+	used, err := redisstore.NewSingleUse(redisstore.SingleUseConfig{Client: client})
 	if err != nil {
 		log.Fatal(err)
 	}
-	_ = cache // pass as middleware.Config.ReplayCache
+	_ = used // pass as middleware.Config.SingleUse
 }

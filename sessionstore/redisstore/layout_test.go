@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"maps"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -156,5 +157,62 @@ func TestNoResurrection(t *testing.T) {
 		if n, err := c.Exists(ctx, prefix+"s:"+b64([]byte(s.ID))).Result(); err != nil || n != 0 {
 			t.Errorf("record %q exists after DeleteBySID (%v)", s.ID, err)
 		}
+	}
+}
+
+// TestLogoutRecordLayout pins the logout records' keys and fields
+// documented in README.md, and their TTLs: a record lives until its latest
+// ExpiresAt; a later record with an earlier ExpiresAt never shortens it.
+func TestLogoutRecordLayout(t *testing.T) {
+	c := localClient(t)
+	prefix := randomPrefix(t, c)
+	st := newStore(t, redisstore.Config{Client: c, Prefix: prefix})
+	ctx := t.Context()
+	now := time.Now()
+	iss := "https://op.example"
+	bySID := prefix + "lo-sid:" + b64([]byte(iss)) + ":" + b64([]byte("sid{1}"))
+	bySub := prefix + "lo-sub:" + b64([]byte(iss)) + ":" + b64([]byte("alice"))
+	stamp := func(t time.Time) string { return fmt.Sprintf("%020d", t.UnixNano()) }
+	record := func(l sessionstore.Logout) {
+		t.Helper()
+		if err := st.RecordLogout(ctx, l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(key string, r, i, e time.Time, minTTL, maxTTL time.Duration) {
+		t.Helper()
+		fields, err := c.HGetAll(ctx, key).Result()
+		want := map[string]string{"r": stamp(r), "i": fmt.Sprintf("%020d", 0), "e": stamp(e)}
+		if !i.IsZero() {
+			want["i"] = stamp(i)
+		}
+		if err != nil || !maps.Equal(fields, want) {
+			t.Errorf("%s = %v, %v; want %v", key, fields, err, want)
+		}
+		if ttl, err := c.PTTL(ctx, key).Result(); err != nil || ttl < minTTL || ttl > maxTTL {
+			t.Errorf("TTL of %s = %v, %v; want within [%v, %v]", key, ttl, err, minTTL, maxTTL)
+		}
+	}
+	record(sessionstore.Logout{Issuer: iss, SID: "sid{1}", Subject: "alice", ReceivedAt: now, IssuedAt: now.Add(-time.Second), ExpiresAt: now.Add(time.Hour)})
+	check(bySID, now, now.Add(-time.Second), now.Add(time.Hour), 59*time.Minute, time.Hour)
+	if n, err := c.Exists(ctx, bySub).Result(); err != nil || n != 0 {
+		t.Errorf("a sid logout wrote the subject's record (%d, %v)", n, err)
+	}
+	// Earlier times and expiry: nothing moves back.
+	record(sessionstore.Logout{Issuer: iss, SID: "sid{1}", ReceivedAt: now.Add(-time.Minute), ExpiresAt: now.Add(time.Minute)})
+	check(bySID, now, now.Add(-time.Second), now.Add(time.Hour), 59*time.Minute, time.Hour)
+	// A later expiry moves the TTL.
+	record(sessionstore.Logout{Issuer: iss, SID: "sid{1}", ReceivedAt: now, ExpiresAt: now.Add(2 * time.Hour)})
+	check(bySID, now, now.Add(-time.Second), now.Add(2*time.Hour), 119*time.Minute, 2*time.Hour)
+
+	record(sessionstore.Logout{Issuer: iss, Subject: "alice", ReceivedAt: now, ExpiresAt: now.Add(10 * time.Minute)})
+	check(bySub, now, time.Time{}, now.Add(10*time.Minute), 9*time.Minute, 10*time.Minute)
+	// An already expired record writes no key.
+	record(sessionstore.Logout{Issuer: iss, SID: "gone", ReceivedAt: now, ExpiresAt: now.Add(-time.Millisecond)})
+	if n, err := c.Exists(ctx, prefix+"lo-sid:"+b64([]byte(iss))+":"+b64([]byte("gone"))).Result(); err != nil || n != 0 {
+		t.Errorf("an already expired logout record was written (%d, %v)", n, err)
+	}
+	if err := st.RecordLogout(ctx, sessionstore.Logout{Issuer: iss, ReceivedAt: now, ExpiresAt: now.Add(time.Hour)}); err == nil {
+		t.Error("RecordLogout without a SID and a Subject succeeded")
 	}
 }

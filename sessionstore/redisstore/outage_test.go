@@ -7,6 +7,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/oidc-slo/slo/internal/redistest"
 	"github.com/oidc-slo/slo/sessionstore"
 	"github.com/oidc-slo/slo/sessionstore/redisstore"
 	"github.com/oidc-slo/slo/sessionstore/storetest"
@@ -17,14 +18,14 @@ import (
 // once the server is back on the same port the same store and client work
 // again.
 func TestOutage(t *testing.T) {
-	srv := startServer(t, t.TempDir())
+	srv := redistest.Start(t)
 	c := redis.NewClient(&redis.Options{
-		Addr: srv.addr(), MaxRetries: -1, DialTimeout: time.Second,
+		Addr: srv.Addr(), MaxRetries: -1, DialTimeout: time.Second,
 		ReadTimeout: time.Second, WriteTimeout: time.Second,
 	})
 	t.Cleanup(func() { c.Close() })
 	st := newStore(t, redisstore.Config{Client: c})
-	rc, err := redisstore.NewReplayCache(redisstore.ReplayCacheConfig{Client: c})
+	used, err := redisstore.NewSingleUse(redisstore.SingleUseConfig{Client: c})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,16 +42,21 @@ func TestOutage(t *testing.T) {
 		}
 	}
 
-	srv.stop()
+	jti := sessionstore.Key{Namespace: sessionstore.LogoutTokens, Issuer: a.Issuer, ID: "jti"}
+	srv.Stop()
 	storetest.Unavailable(t, st, a,
-		storetest.Call{Name: "Seen", Call: func(ctx context.Context) error {
-			_, err := rc.Seen(ctx, a.Issuer, "jti", now.Add(time.Hour))
+		storetest.Call{Name: "Use", Call: func(ctx context.Context) error {
+			_, err := used.Use(ctx, jti, now.Add(time.Hour))
 			return err
 		}},
-		storetest.Call{Name: "Forget", Call: func(ctx context.Context) error { return rc.Forget(ctx, a.Issuer, "jti") }},
+		storetest.Call{Name: "Use of an expired key", Call: func(ctx context.Context) error {
+			_, err := used.Use(ctx, jti, now.Add(-time.Hour))
+			return err
+		}},
+		storetest.Call{Name: "Forget", Call: func(ctx context.Context) error { return used.Forget(ctx, jti) }},
 	)
 
-	srv.start() // same port, empty data set (no persistence)
+	srv.Restart() // same port, empty data set (no persistence)
 	if err := st.Create(ctx, a); err != nil {
 		t.Fatalf("Create after restart: %v", err)
 	}
@@ -60,7 +66,14 @@ func TestOutage(t *testing.T) {
 	if n, err := st.DeleteBySubject(ctx, a.Issuer, a.Subject); err != nil || n != 1 {
 		t.Fatalf("DeleteBySubject after restart = %d, %v; want 1", n, err)
 	}
-	if seen, err := rc.Seen(ctx, a.Issuer, "jti", now.Add(time.Hour)); err != nil || seen {
-		t.Fatalf("Seen after restart = %v, %v; want false", seen, err)
+	if u, err := used.Use(ctx, jti, now.Add(time.Hour)); err != nil || u {
+		t.Fatalf("Use after restart = %v, %v; want false", u, err)
+	}
+	l := sessionstore.Logout{Issuer: a.Issuer, SID: a.SID, ReceivedAt: now, ExpiresAt: now.Add(time.Hour)}
+	if err := st.RecordLogout(ctx, l); err != nil {
+		t.Fatalf("RecordLogout after restart: %v", err)
+	}
+	if r, _, err := st.LastLogout(ctx, a.Issuer, a.SID, ""); err != nil || !r.Equal(now) {
+		t.Fatalf("LastLogout after restart = %v, %v; want %v", r, err, now)
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/oidc-slo/slo/internal/redistest"
 	"github.com/oidc-slo/slo/sessionstore"
 	"github.com/oidc-slo/slo/sessionstore/redisstore"
 )
@@ -80,12 +81,12 @@ func commandStats(t *testing.T, c *redis.Client) map[string]int {
 // commandstats: index deletes need at most two round trips and one script
 // per session, whatever the number of sessions.
 func TestRoundTrips(t *testing.T) {
-	srv := startServer(t, t.TempDir())
+	srv := redistest.Start(t)
 	hook := &tripCounter{}
-	c := redis.NewClient(&redis.Options{Addr: srv.addr()})
+	c := redis.NewClient(&redis.Options{Addr: srv.Addr()})
 	t.Cleanup(func() { c.Close() })
 	c.AddHook(hook)
-	admin := redis.NewClient(&redis.Options{Addr: srv.addr()})
+	admin := redis.NewClient(&redis.Options{Addr: srv.Addr()})
 	t.Cleanup(func() { admin.Close() })
 	st := newStore(t, redisstore.Config{Client: c})
 	ctx := t.Context()
@@ -199,4 +200,37 @@ func TestRoundTrips(t *testing.T) {
 	measure("DeleteBySIDAndSubject one", 2, map[string]int{"zrange": 1, "eval": 1, "hmget": 1, "del": 1}, del("solo-sid", "solo", 1, false))
 	measure("DeleteBySIDAndSubject several, mismatch", 2, map[string]int{"zrange": 1, "hmget": n, "eval": 0, "del": 0}, del("mixed-sid", "user-0", 0, true))
 	measure("DeleteBySIDAndSubject several", 3, map[string]int{"zrange": 1, "hmget": 2 * n, "eval": n, "del": n}, del("same-sid", "same-user", n, false))
+
+	// Logout records: one script on one key to record; LastLogout one
+	// HMGET per named record, both in one round trip, none without a sid
+	// and a subject.
+	ended := sessionstore.Logout{Issuer: s.Issuer, SID: "ended-sid", ReceivedAt: now, ExpiresAt: now.Add(time.Hour)}
+	measure("RecordLogout", 1, map[string]int{"eval": 1, "hmget": 1, "hset": 1, "pexpire": 1}, func() error {
+		return st.RecordLogout(ctx, ended)
+	})
+	last := func(sid, sub string) func() error {
+		return func() error {
+			r, _, err := st.LastLogout(ctx, s.Issuer, sid, sub)
+			if want := sid == ended.SID; err == nil && r.Equal(ended.ReceivedAt) != want {
+				t.Errorf("LastLogout(%q, %q) = %v", sid, sub, r)
+			}
+			return err
+		}
+	}
+	measure("LastLogout sid and subject", 1, map[string]int{"hmget": 2, "eval": 0}, last(ended.SID, "alice"))
+	measure("LastLogout sid", 1, map[string]int{"hmget": 1}, last(ended.SID, ""))
+	measure("LastLogout neither", 0, map[string]int{"hmget": 0}, last("", ""))
+
+	// SingleUse: one command each.
+	used := newSingleUse(t, redisstore.SingleUseConfig{Client: c})
+	k := sessionstore.Key{Namespace: sessionstore.LogoutTokens, Issuer: s.Issuer, ID: "jti"}
+	measure("SingleUse.Use", 1, map[string]int{"set": 1, "exists": 0}, func() error {
+		_, err := used.Use(ctx, k, now.Add(time.Hour))
+		return err
+	})
+	measure("SingleUse.Use already expired", 1, map[string]int{"set": 0, "exists": 1}, func() error {
+		_, err := used.Use(ctx, k, now)
+		return err
+	})
+	measure("SingleUse.Forget", 1, map[string]int{"del": 1}, func() error { return used.Forget(ctx, k) })
 }

@@ -84,3 +84,26 @@ redis.call('DEL', KEYS[1])
 if live then return 1 end
 return 0
 `)
+
+// logoutScript records a logout in a logout record: a hash with the fields
+// r (ReceivedAt), i (IssuedAt) and e (ExpiresAt), each a stamp. A live
+// record is merged: each field becomes the later of the stored and the new
+// value, so a record moves forward and never back, and neither does its
+// expiry. An expired record counts as absent. Nothing is written when the
+// resulting expiry has passed. The key's TTL follows e.
+// ARGV: now, r, i, e. Returns 1 if written, 0 if not.
+var logoutScript = redis.NewScript(`
+local r, i, e = ARGV[2], ARGV[3], ARGV[4]
+local v = redis.call('HMGET', KEYS[1], 'r', 'i', 'e')
+if v[3] and v[3] > ARGV[1] then
+	if v[1] and v[1] > r then r = v[1] end
+	if v[2] and v[2] > i then i = v[2] end
+	if v[3] > e then e = v[3] end
+end
+if e <= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'r', r, 'i', i, 'e', e)
+local ttl = math.ceil((tonumber(e) - tonumber(ARGV[1])) / 1000000)
+if ttl < 1 then ttl = 1 end
+redis.call('PEXPIRE', KEYS[1], string.format('%.0f', ttl))
+return 1
+`)

@@ -71,20 +71,27 @@ func testLogoutRecords(h *harness) {
 	h.lastLogout(iss, "gone", "", zero, zero)
 }
 
-// testLogoutRecordExpiry: a logout record is gone at its ExpiresAt, and a
-// later record's longer ExpiresAt keeps it.
+// testLogoutRecordExpiry: a logout record is gone at its ExpiresAt, a
+// later record's longer ExpiresAt keeps it, and a later record's shorter
+// ExpiresAt does not shorten it.
 func testLogoutRecordExpiry(h *harness) {
 	iss := h.issuer("op")
 	now := h.now()
 	life := h.short()
 	short := sessionstore.Logout{Issuer: iss, SID: "sid-1", ReceivedAt: now, ExpiresAt: now.Add(life)}
 	kept := sessionstore.Logout{Issuer: iss, SID: "sid-2", ReceivedAt: now, ExpiresAt: now.Add(life)}
+	long := sessionstore.Logout{Issuer: iss, Subject: "sub-3", ReceivedAt: now, ExpiresAt: now.Add(life + time.Hour)}
 	h.recordLogout(short)
 	h.recordLogout(kept)
+	h.recordLogout(long)
 	// An earlier time with a later expiry: the times stay, the expiry moves.
 	h.recordLogout(sessionstore.Logout{Issuer: iss, SID: "sid-2", ReceivedAt: now.Add(-time.Second), ExpiresAt: now.Add(life + time.Hour)})
+	// A later time with an earlier expiry: the time moves, the expiry stays.
+	later := now.Add(time.Millisecond)
+	h.recordLogout(sessionstore.Logout{Issuer: iss, Subject: "sub-3", ReceivedAt: later, ExpiresAt: now.Add(life)})
 	h.waitUntil(now.Add(life))
 	var zero time.Time
 	h.lastLogout(iss, "sid-1", "", zero, zero)
 	h.lastLogout(iss, "sid-2", "", now, zero)
+	h.lastLogout(iss, "", "sub-3", later, zero)
 }

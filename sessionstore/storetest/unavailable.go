@@ -17,9 +17,10 @@ type Call struct {
 // Unavailable checks that a store whose server is down fails every call
 // with a real error: not success, and not ErrNotFound or ErrExists, which
 // callers would take as an answer. live is a session that existed before the
-// outage. It checks the Store methods, DeleteBySIDAndSubject when st
-// implements [sessionstore.SIDSubjectDeleter], and extra calls (a backend's
-// own methods, its replay cache) as given.
+// outage. It checks the Store methods (RecordLogout and LastLogout
+// included), DeleteBySIDAndSubject when st implements
+// [sessionstore.SIDSubjectDeleter], and extra calls (a backend's own
+// methods, its SingleUse) as given.
 func Unavailable(t *testing.T, st sessionstore.Store, live *sessionstore.Session, extra ...Call) {
 	t.Helper()
 	fresh := live.Clone()
@@ -35,6 +36,14 @@ func Unavailable(t *testing.T, st sessionstore.Store, live *sessionstore.Session
 		}},
 		{"DeleteBySubject", func(ctx context.Context) error {
 			_, err := st.DeleteBySubject(ctx, live.Issuer, live.Subject)
+			return err
+		}},
+		{"RecordLogout", func(ctx context.Context) error {
+			return st.RecordLogout(ctx, sessionstore.Logout{Issuer: live.Issuer, SID: live.SID, Subject: live.Subject,
+				ReceivedAt: live.CreatedAt, ExpiresAt: live.ExpiresAt})
+		}},
+		{"LastLogout", func(ctx context.Context) error {
+			_, _, err := st.LastLogout(ctx, live.Issuer, live.SID, live.Subject)
 			return err
 		}},
 	}
