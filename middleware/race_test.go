@@ -11,5 +11,7 @@ import (
 // TestLogoutDuringLogin runs the login/logout race scenarios on memstore;
 // the cluster example runs them on Redis and PostgreSQL.
 func TestLogoutDuringLogin(t *testing.T) {
-	racetest.Run(t, func(*testing.T) sessionstore.Store { return memstore.New(memstore.Config{}) })
+	racetest.Run(t, func(*testing.T) (sessionstore.Store, sessionstore.SingleUse) {
+		return memstore.New(memstore.Config{}), memstore.NewSingleUse(memstore.SingleUseConfig{MaxPerNamespace: racetest.FloodRoom})
+	})
 }

@@ -31,19 +31,22 @@ import (
 	"github.com/oidc-slo/slo/sessionstore"
 )
 
-// Run runs every scenario, each as a subtest with a store from newStore.
-// Stores on a shared server may return handles to the same server: every
-// scenario has its own OP, whose issuer (a fresh loopback port) scopes its
-// sessions and logout records.
-func Run(t *testing.T, newStore func(t *testing.T) sessionstore.Store) {
+// Backend returns the session store and the single-use store for one
+// scenario. Stores on a shared server may return handles to the same
+// server: every scenario has its own OP, whose issuer (a fresh loopback
+// port) scopes its sessions, logout records and single-use values.
+type Backend func(t *testing.T) (sessionstore.Store, sessionstore.SingleUse)
+
+// Run runs every scenario, each as a subtest with a backend from newBackend.
+func Run(t *testing.T, newBackend Backend) {
 	for _, sc := range scenarios {
-		t.Run(sc.name, func(t *testing.T) { sc.run(t, newStore) })
+		t.Run(sc.name, func(t *testing.T) { sc.run(t, newBackend) })
 	}
 }
 
 var scenarios = []struct {
 	name string
-	run  func(*testing.T, func(*testing.T) sessionstore.Store)
+	run  func(*testing.T, Backend)
 }{
 	{"BackChannelLogoutDuringLogin", testBackChannelDuringLogin},
 	{"SecondLogoutDuringLogin", testSecondLogoutDuringLogin},
@@ -52,6 +55,7 @@ var scenarios = []struct {
 	{"RefusedTokenKeepsLogout", testRefusedTokenKeepsLogout},
 	{"LoginMillisecondsAfterLogout", testLoginMillisecondsAfterLogout},
 	{"ClockSkew", testClockSkew},
+	{"LoginStateFlood", testLoginStateFlood},
 }
 
 // clock is a clock that moves only when told.
@@ -84,10 +88,12 @@ type env struct {
 }
 
 // newEnv starts an OP whose clock is opOffset ahead of the relying party's.
-func newEnv(t *testing.T, newStore func(*testing.T) sessionstore.Store, opOffset time.Duration) *env {
+func newEnv(t *testing.T, newBackend Backend, opOffset time.Duration) *env {
 	t.Helper()
 	now := time.Now().Truncate(time.Second).Add(300 * time.Millisecond)
-	e := &env{t: t, rpClock: &clock{t: now}, opClock: &clock{t: now.Add(opOffset)}, store: newStore(t)}
+	e := &env{t: t, rpClock: &clock{t: now}, opClock: &clock{t: now.Add(opOffset)}}
+	var used sessionstore.SingleUse
+	e.store, used = newBackend(t)
 	op, err := testop.Start(testop.Config{Now: e.opClock.Now, Logger: slog.New(slog.DiscardHandler)}, "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -112,7 +118,7 @@ func newEnv(t *testing.T, newStore func(*testing.T) sessionstore.Store, opOffset
 		t.Fatal(err)
 	}
 	auth, err := middleware.New(middleware.Config{
-		Client: client, Store: e.store, Key: []byte("racetest key, 32 bytes or more.."),
+		Client: client, Store: e.store, SingleUse: used, Key: []byte("racetest key, 32 bytes or more.."),
 		Now: e.rpClock.Now, Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {
@@ -243,8 +249,8 @@ func (e *env) sessions(sid string) int {
 
 // testBackChannelDuringLogin: the OP session ends (back channel) after the
 // login started and before its callback: no session.
-func testBackChannelDuringLogin(t *testing.T, newStore func(*testing.T) sessionstore.Store) {
-	e := newEnv(t, newStore, 0)
+func testBackChannelDuringLogin(t *testing.T, newBackend Backend) {
+	e := newEnv(t, newBackend, 0)
 	sid := e.login()
 	cb := e.startLogin() // the same OP session, so the same sid
 	if code := e.backChannel("alice", sid); code != http.StatusOK {
@@ -261,8 +267,8 @@ func testBackChannelDuringLogin(t *testing.T, newStore func(*testing.T) sessions
 // testSecondLogoutDuringLogin: a second logout of the same OP session
 // within the login timeout moves the record forward, so a login that
 // started between the two logouts is refused.
-func testSecondLogoutDuringLogin(t *testing.T, newStore func(*testing.T) sessionstore.Store) {
-	e := newEnv(t, newStore, 0)
+func testSecondLogoutDuringLogin(t *testing.T, newBackend Backend) {
+	e := newEnv(t, newBackend, 0)
 	sid := e.login()
 	if code := e.backChannel("alice", sid); code != http.StatusOK {
 		t.Fatalf("first back-channel logout = %d", code)
@@ -284,8 +290,8 @@ func testSecondLogoutDuringLogin(t *testing.T, newStore func(*testing.T) session
 
 // testSubjectLogoutDuringLogin: a logout token with sub only ends every
 // session of the user, a login under way included.
-func testSubjectLogoutDuringLogin(t *testing.T, newStore func(*testing.T) sessionstore.Store) {
-	e := newEnv(t, newStore, 0)
+func testSubjectLogoutDuringLogin(t *testing.T, newBackend Backend) {
+	e := newEnv(t, newBackend, 0)
 	sid := e.login()
 	cb := e.startLogin()
 	if code := e.backChannel("alice", ""); code != http.StatusOK {
@@ -301,8 +307,8 @@ func testSubjectLogoutDuringLogin(t *testing.T, newStore func(*testing.T) sessio
 
 // testFrontChannelDuringLogin: a front-channel logout during a login is
 // remembered like a back-channel one.
-func testFrontChannelDuringLogin(t *testing.T, newStore func(*testing.T) sessionstore.Store) {
-	e := newEnv(t, newStore, 0)
+func testFrontChannelDuringLogin(t *testing.T, newBackend Backend) {
+	e := newEnv(t, newBackend, 0)
 	sid := e.login()
 	cb := e.startLogin()
 	if code := e.frontChannel(sid); code != http.StatusOK {
@@ -316,8 +322,8 @@ func testFrontChannelDuringLogin(t *testing.T, newStore func(*testing.T) session
 // testRefusedTokenKeepsLogout: a logout token refused because its sid
 // belongs to another user (Back-Channel Logout §2.6 steps 10–11) must not
 // take back an earlier, valid logout of the same OP session.
-func testRefusedTokenKeepsLogout(t *testing.T, newStore func(*testing.T) sessionstore.Store) {
-	e := newEnv(t, newStore, 0)
+func testRefusedTokenKeepsLogout(t *testing.T, newBackend Backend) {
+	e := newEnv(t, newBackend, 0)
 	sid := e.login()
 	cb := e.startLogin()
 	if code := e.backChannel("alice", sid); code != http.StatusOK {
@@ -343,8 +349,8 @@ func testRefusedTokenKeepsLogout(t *testing.T, newStore func(*testing.T) session
 // after a back-channel logout, in the same OP session (the OP ended only
 // this client's sessions) and within the same second of both clocks,
 // creates its session.
-func testLoginMillisecondsAfterLogout(t *testing.T, newStore func(*testing.T) sessionstore.Store) {
-	e := newEnv(t, newStore, 0)
+func testLoginMillisecondsAfterLogout(t *testing.T, newBackend Backend) {
+	e := newEnv(t, newBackend, 0)
 	sid := e.login()
 	if code := e.backChannel("alice", sid); code != http.StatusOK {
 		t.Fatalf("back-channel logout = %d", code)
@@ -361,10 +367,10 @@ func testLoginMillisecondsAfterLogout(t *testing.T, newStore func(*testing.T) se
 // testClockSkew: with the OP's clock 5 s ahead of or behind the relying
 // party's, a login under way at a logout is refused and a login after it
 // stands.
-func testClockSkew(t *testing.T, newStore func(*testing.T) sessionstore.Store) {
+func testClockSkew(t *testing.T, newBackend Backend) {
 	for _, off := range []time.Duration{5 * time.Second, -5 * time.Second} {
 		t.Run("OP"+off.String(), func(t *testing.T) {
-			e := newEnv(t, newStore, off)
+			e := newEnv(t, newBackend, off)
 			sid := e.login()
 			cb := e.startLogin()
 			if code := e.backChannel("alice", sid); code != http.StatusOK {
@@ -380,3 +386,40 @@ func testClockSkew(t *testing.T, newStore func(*testing.T) sessionstore.Store) {
 		})
 	}
 }
+
+// testLoginStateFlood is B-34: anyone can make the application record login
+// states (GET /login, then GET /callback with its state and no code); a
+// flood of them, more than a bounded single-use store holds, must not stop
+// a valid logout token from being accepted and ending its session.
+func testLoginStateFlood(t *testing.T, newBackend Backend) {
+	e := newEnv(t, newBackend, 0)
+	sid := e.login()
+	for range floodSize {
+		resp, _ := e.get("/login")
+		u, err := url.Parse(resp.Header.Get("Location"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The state comes back without a code: the login fails (400), but
+		// its state was used.
+		if resp, _ := e.get("/callback?state=" + url.QueryEscape(u.Query().Get("state"))); resp.StatusCode != http.StatusBadRequest {
+			t.Fatalf("flood callback = %d, want 400", resp.StatusCode)
+		}
+	}
+	if code := e.backChannel("alice", sid); code != http.StatusOK {
+		t.Fatalf("back-channel logout after a flood of %d login states = %d, want 200", floodSize, code)
+	}
+	if n := e.sessions(sid); n != 0 {
+		t.Errorf("%d sessions of the ended OP session left", n)
+	}
+}
+
+// floodSize is how many login states testLoginStateFlood records: more
+// than FloodRoom, the room a bounded single-use store for these tests
+// should have per namespace.
+const floodSize = 300
+
+// FloodRoom is the room per namespace to give a bounded single-use store
+// (memstore.SingleUseConfig.MaxPerNamespace) for the flood scenario to
+// overflow it.
+const FloodRoom = 100
