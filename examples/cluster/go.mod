@@ -4,9 +4,9 @@ go 1.25.0
 
 require (
 	github.com/jackc/pgx/v5 v5.12.0
-	github.com/oidc-slo/slo v0.0.0
-	github.com/oidc-slo/slo/sessionstore/pgstore v0.0.0
-	github.com/oidc-slo/slo/sessionstore/redisstore v0.0.0
+	github.com/oidc-slo/slo v0.1.0
+	github.com/oidc-slo/slo/sessionstore/pgstore v0.1.0
+	github.com/oidc-slo/slo/sessionstore/redisstore v0.1.0
 	github.com/redis/go-redis/v9 v9.22.0
 )
 
@@ -22,10 +22,4 @@ require (
 	golang.org/x/sync v0.22.0 // indirect
 	golang.org/x/sys v0.30.0 // indirect
 	golang.org/x/text v0.41.0 // indirect
-)
-
-replace (
-	github.com/oidc-slo/slo => ../..
-	github.com/oidc-slo/slo/sessionstore/pgstore => ../../sessionstore/pgstore
-	github.com/oidc-slo/slo/sessionstore/redisstore => ../../sessionstore/redisstore
 )

@@ -2,12 +2,10 @@ module github.com/oidc-slo/slo/internal/e2e
 
 go 1.25.0
 
-replace github.com/oidc-slo/slo => ../..
-
 require (
 	github.com/chromedp/chromedp v0.22.1
 	github.com/jackc/pgx/v5 v5.12.0
-	github.com/oidc-slo/slo v0.0.0-00010101000000-000000000000
+	github.com/oidc-slo/slo v0.1.0
 )
 
 require (

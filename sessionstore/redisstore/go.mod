@@ -3,7 +3,7 @@ module github.com/oidc-slo/slo/sessionstore/redisstore
 go 1.25.0
 
 require (
-	github.com/oidc-slo/slo v0.0.0
+	github.com/oidc-slo/slo v0.1.0
 	github.com/redis/go-redis/v9 v9.22.0
 )
 
@@ -12,5 +12,3 @@ require (
 	go.uber.org/atomic v1.11.0 // indirect
 	golang.org/x/sys v0.30.0 // indirect
 )
-
-replace github.com/oidc-slo/slo => ../..
