@@ -5,24 +5,48 @@ GO ?= go
 # The modules of the workspace (go.work) are built and tested together
 # against the working tree. The others stand alone, with GOWORK=off:
 # internal/e2e/hydra (Ory Hydra's dependency graph must stay out of every
-# other module's build) and internal/tools (staticcheck and the release
-# checks). In a recipe, $(wsdirs) sets the shell variable ws to the
-# workspace's directories, then $(gowork) sets gw to the GOWORK value for
-# module $$m: empty (the workspace) or off.
+# other module's build) and internal/tools (staticcheck's must too). In a
+# recipe, $(wsdirs) sets the shell variable ws to the workspace's
+# directories, then $(gowork) sets gw to the GOWORK value for module $$m:
+# empty (the workspace) or off.
 wsdirs = ws="$$($(GO) list -m -f '{{.Dir}}')"
 gowork = gw=off; if printf '%s\n' "$$ws" | grep -qxF "$$(cd $$m && pwd)"; then gw=; fi
 
-.PHONY: test fmtcheck fmt demo bench hydra
+# staticcheck, at the version internal/tools/go.mod pins: `go tool -n`
+# builds it (the first time; then the build cache has it) and prints the
+# binary's path. The binary runs in each module's directory, so that the
+# go list it calls loads that module, in the workspace or alone.
+staticcheck = GOWORK=off $(GO) -C internal/tools tool -n staticcheck
 
-# make test: gofmt check of every Go file, then go vet and go test -race in
-# every module.
+.PHONY: test lint tidy fmtcheck fmt demo bench hydra
+
+# make test: gofmt check of every Go file; then in every module go vet,
+# staticcheck and go test -race. internal/release's tests are the release
+# checks: go mod tidy would change no go.mod or go.sum, and the published
+# modules install from a module proxy (see RELEASING.md).
 test: fmtcheck hydra
-	@set -e; $(wsdirs); for m in $(MODULES); do \
+	@set -e; $(wsdirs); sc="$$($(staticcheck))"; for m in $(MODULES); do \
 		echo "== $$m"; \
 		$(gowork); \
 		GOWORK=$$gw $(GO) -C $$m vet ./...; \
+		(cd $$m && GOWORK=$$gw "$$sc" ./...); \
 		GOWORK=$$gw $(GO) -C $$m test -race -count=1 ./...; \
 	done
+
+# make lint: go vet and staticcheck in every module (make test runs both).
+lint: fmtcheck
+	@set -e; $(wsdirs); sc="$$($(staticcheck))"; for m in $(MODULES); do \
+		echo "== $$m"; \
+		$(gowork); \
+		GOWORK=$$gw $(GO) -C $$m vet ./...; \
+		(cd $$m && GOWORK=$$gw "$$sc" ./...); \
+	done
+
+# make tidy: go mod tidy in every module, the way make test checks it
+# (internal/release's TestTidy with -fix: GOWORK=off, the unreleased slo
+# modules from a file-system proxy, and no go.sum lines for them).
+tidy:
+	$(GO) -C internal/release test -count=1 -run '^TestTidy$$' . -args -fix
 
 # Ory Hydra for the interop tests (internal/e2e/hydraop), built into the Go
 # build cache once before the tests: otherwise the test binaries that use it
