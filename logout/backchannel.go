@@ -428,7 +428,7 @@ func writeError(w http.ResponseWriter, status int) {
 }
 
 // reasonOf returns the ValidationError reason in err, or "".
-func reasonOf(err error) string {
+func reasonOf(err error) Reason {
 	var ve *ValidationError
 	if errors.As(err, &ve) {
 		return ve.Reason

@@ -270,7 +270,7 @@ func TestBackChannel(t *testing.T) {
 		smod     func(*testStore)
 		status   int
 		survive  []string
-		reason   string // ValidationError reason in the event, if any
+		reason   Reason // ValidationError reason in the event, if any
 		noEvent  bool   // refused before the token was looked at
 		storeErr bool   // event carries a non-validation error
 	}{
@@ -434,7 +434,7 @@ func TestBackChannel(t *testing.T) {
 			case tc.status != http.StatusOK && !tc.storeErr && !strings.Contains(logs, `"level":"WARN"`):
 				t.Errorf("no Warn log for rejection: %s", logs)
 			}
-			if tc.reason != "" && !strings.Contains(logs, `"reason":"`+tc.reason+`"`) {
+			if tc.reason != "" && !strings.Contains(logs, `"reason":"`+string(tc.reason)+`"`) {
 				t.Errorf("logs lack reason %q: %s", tc.reason, logs)
 			}
 		})
@@ -456,7 +456,7 @@ func TestBackChannelReplay(t *testing.T) {
 		name   string
 		token  string
 		status int
-		reason string
+		reason Reason
 	}{
 		{"first", tokA, 200, ""},
 		{"replayed", tokA, 400, ReasonReplayed},

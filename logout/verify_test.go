@@ -283,7 +283,7 @@ func TestVerify(t *testing.T) {
 		name   string
 		token  func(t testing.TB) string
 		mod    func(*VerifierConfig)
-		reason string // "" means valid
+		reason Reason // "" means valid
 	}{
 		{"valid", tok{}.mint, nil, ""},
 		{"valid sub only", tok{claims: with(func(m map[string]any) { delete(m, "sid") })}.mint, nil, ""},
