@@ -1,7 +1,6 @@
 package logout
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -249,66 +248,24 @@ func readBody(r io.Reader, contentLength int64) ([]byte, error) {
 }
 
 // logoutTokenParam returns the single logout_token of a form-encoded body,
-// or why there is none. Like url.ParseQuery it splits on "&" only and
-// refuses a ";" anywhere; unlike it, it does not build a map or unescape
-// the parameters it ignores.
+// or why there is none. A body that url.ParseQuery finds malformed (a bad
+// percent-escape or a ";" separator) is refused as a whole: with a pair
+// skipped, a repeated logout_token could go unnoticed.
 func logoutTokenParam(body []byte) (string, string) {
-	var tok string
-	found := false
-	for len(body) > 0 {
-		var part []byte
-		part, body, _ = bytes.Cut(body, ampersand)
-		if bytes.IndexByte(part, ';') >= 0 {
-			return "", "malformed form body"
-		}
-		k, v, _ := bytes.Cut(part, equals)
-		if !isLogoutTokenKey(k) {
-			continue
-		}
-		if found {
-			return "", "logout_token repeated"
-		}
-		found = true
-		if !needsUnescape(v) {
-			tok = string(v) // the usual case: base64url and dots need no escaping
-			continue
-		}
-		var err error
-		if tok, err = url.QueryUnescape(string(v)); err != nil {
-			return "", "malformed logout_token"
-		}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return "", "malformed form body"
 	}
-	switch {
-	case !found:
+	switch toks := form["logout_token"]; {
+	case len(toks) == 0:
 		return "", "logout_token missing"
-	case tok == "":
+	case len(toks) > 1:
+		return "", "logout_token repeated"
+	case toks[0] == "":
 		return "", "logout_token empty"
 	default:
-		return tok, ""
+		return toks[0], ""
 	}
-}
-
-// needsUnescape reports whether a form key or value has escapes.
-func needsUnescape(b []byte) bool {
-	return bytes.IndexByte(b, '%') >= 0 || bytes.IndexByte(b, '+') >= 0
-}
-
-var (
-	ampersand = []byte("&")
-	equals    = []byte("=")
-)
-
-// isLogoutTokenKey reports whether the form key k, once unescaped, is
-// "logout_token".
-func isLogoutTokenKey(k []byte) bool {
-	if string(k) == "logout_token" {
-		return true
-	}
-	if !needsUnescape(k) {
-		return false
-	}
-	s, err := url.QueryUnescape(string(k))
-	return err == nil && s == "logout_token"
 }
 
 // end does everything after a valid token: the replay check, recording
