@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+	"github.com/oidc-slo/slo/internal/jwtclaims"
 	"github.com/oidc-slo/slo/rp"
 )
 
@@ -294,7 +295,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Token, error) {
 	if err != nil {
 		return nil, err
 	}
-	iss, ok := jsonString(rc.iss)
+	iss, ok := jwtclaims.String(rc.Iss)
 	if !ok {
 		return nil, invalid(ReasonUnknownIssuer, "iss missing or not a string")
 	}
@@ -366,7 +367,7 @@ func jweIssuer(raw string) (string, bool) {
 	if json.Unmarshal(hdr, &h) != nil {
 		return "", false
 	}
-	return jsonString(h.Iss)
+	return jwtclaims.String(h.Iss)
 }
 
 // checkTyp applies the TypPolicy to the JWS "typ" header (nil if absent).
@@ -390,11 +391,11 @@ func (v *Verifier) checkTyp(typ any) error {
 
 // checkClaims does steps 3 to 7 on a payload whose signature was verified
 // with p's keys.
-func (v *Verifier) checkClaims(p *provider, rc *rawClaims, payload []byte) (*Token, error) {
+func (v *Verifier) checkClaims(p *provider, rc *jwtclaims.Claims, payload []byte) (*Token, error) {
 	now := v.now()
 	t := &Token{Issuer: p.Issuer, payload: payload}
 
-	aud, ok := audience(rc.aud)
+	aud, ok := jwtclaims.Audience(rc.Aud)
 	if !ok {
 		return nil, invalid(ReasonAudience, "aud missing or not a string or array of strings")
 	}
@@ -404,13 +405,13 @@ func (v *Verifier) checkClaims(p *provider, rc *rawClaims, payload []byte) (*Tok
 		}
 	}
 	t.Audience = aud
-	if rc.azp != nil {
-		if azp, ok := jsonString(rc.azp); !ok || azp != p.ClientID {
+	if rc.AZP != nil {
+		if azp, ok := jwtclaims.String(rc.AZP); !ok || azp != p.ClientID {
 			return nil, invalid(ReasonAZP, "")
 		}
 	}
 
-	if t.IssuedAt, ok = numericDate(rc.iat); !ok {
+	if t.IssuedAt, ok = jwtclaims.NumericDate(rc.IAT); !ok {
 		return nil, invalid(ReasonIAT, "iat missing or not a valid NumericDate")
 	}
 	if t.IssuedAt.After(now.Add(v.skew)) {
@@ -420,8 +421,8 @@ func (v *Verifier) checkClaims(p *provider, rc *rawClaims, payload []byte) (*Tok
 		return nil, invalid(ReasonTooOld, "")
 	}
 	switch {
-	case rc.exp != nil:
-		if t.Expiry, ok = numericDate(rc.exp); !ok {
+	case rc.Exp != nil:
+		if t.Expiry, ok = jwtclaims.NumericDate(rc.Exp); !ok {
 			return nil, invalid(ReasonMalformed, "exp is not a valid NumericDate")
 		}
 		if !now.Before(t.Expiry.Add(v.skew)) {
@@ -430,8 +431,8 @@ func (v *Verifier) checkClaims(p *provider, rc *rawClaims, payload []byte) (*Tok
 	case !v.allowMissingExp:
 		return nil, invalid(ReasonMissingExp, "")
 	}
-	if rc.nbf != nil {
-		nbf, ok := numericDate(rc.nbf)
+	if rc.NBF != nil {
+		nbf, ok := jwtclaims.NumericDate(rc.NBF)
 		if !ok {
 			return nil, invalid(ReasonMalformed, "nbf is not a valid NumericDate")
 		}
@@ -440,32 +441,32 @@ func (v *Verifier) checkClaims(p *provider, rc *rawClaims, payload []byte) (*Tok
 		}
 	}
 
-	if rc.sub == nil && rc.sid == nil {
+	if rc.Sub == nil && rc.SID == nil {
 		return nil, invalid(ReasonSubject, "neither sub nor sid")
 	}
-	if rc.sub != nil {
-		if t.Subject, ok = jsonString(rc.sub); !ok || t.Subject == "" {
+	if rc.Sub != nil {
+		if t.Subject, ok = jwtclaims.String(rc.Sub); !ok || t.Subject == "" {
 			return nil, invalid(ReasonSubject, "sub empty or not a string")
 		}
 	}
-	if rc.sid != nil {
-		if t.SID, ok = jsonString(rc.sid); !ok || t.SID == "" {
+	if rc.SID != nil {
+		if t.SID, ok = jwtclaims.String(rc.SID); !ok || t.SID == "" {
 			return nil, invalid(ReasonSubject, "sid empty or not a string")
 		}
 	}
 
-	if rc.events == nil {
+	if rc.Events == nil {
 		return nil, invalid(ReasonEvents, "events missing")
 	}
-	if err := checkEvents(rc.events); err != nil {
+	if err := checkEvents(rc.Events); err != nil {
 		return nil, err
 	}
 
-	if rc.nonce != nil {
+	if rc.Nonce != nil {
 		return nil, invalid(ReasonNonce, "")
 	}
 
-	if t.JTI, ok = jsonString(rc.jti); !ok || t.JTI == "" {
+	if t.JTI, ok = jwtclaims.String(rc.JTI); !ok || t.JTI == "" {
 		return nil, invalid(ReasonJTI, "jti missing, empty or not a string")
 	}
 	return t, nil
