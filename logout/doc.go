@@ -31,9 +31,22 @@
 //     the clock skew (default 60 s), even when exp is later. exp is required
 //     unless [VerifierConfig.AllowMissingExp] accepts tokens from OPs built to
 //     the 2022 text; MaxAge then bounds their life.
-//   - The payload must be a JSON object that does not repeat any claim the
-//     verifier reads (encoding/json would silently take the last one);
-//     NumericDates must be non-negative and before the year 10000.
+//   - The payload must be a JSON object in which each claim the verifier
+//     reads (iss, sub, sid, aud, azp, iat, exp, nbf, jti, events, nonce)
+//     appears at most once, with no other member whose name matches it
+//     case-insensitively or by Unicode simple folding ("SID", "Sid" or
+//     "ſid" beside or instead of "sid"), and with a value that is valid
+//     UTF-8 as written and once unescaped (RFC 8259 §8.1; an escaped lone
+//     surrogate such as \ud800 is refused too). encoding/json, which
+//     [Token.Claims] and most JWT libraries use, would take the last of
+//     such members and turn invalid UTF-8 into U+FFFD; refusing these
+//     tokens ([ReasonMalformed]) makes every reader of a token agree with
+//     the verifier. (Back-Channel Logout §2.4 says claims that are not
+//     understood are ignored; such a name is refused because encoding/json
+//     does understand it, as the claim it folds to.) ID tokens are held to the same rule by
+//     [rp.Client.VerifyIDToken], so a session is stored under exactly the
+//     sid and sub a logout token names. NumericDates must be non-negative
+//     and before the year 10000.
 //   - jku, x5u and embedded jwk headers are never used to find keys; a crit
 //     header is refused, since no extension is understood.
 //

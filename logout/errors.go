@@ -9,8 +9,9 @@ type Reason string
 // The reasons reported in [ValidationError.Reason].
 const (
 	// ReasonMalformed: the token is not a well-formed compact JWS or JWE, its
-	// header or payload is not a JSON object, its payload repeats a claim
-	// name, or a claim has the wrong JSON type or an out-of-range number.
+	// header or payload is not a JSON object, a claim the verifier reads is
+	// repeated, has a case- or Unicode-folded alias or is not valid UTF-8,
+	// or a claim has the wrong JSON type or an out-of-range number.
 	ReasonMalformed Reason = "malformed"
 	// ReasonTooLarge: the token is longer than the verifier accepts.
 	ReasonTooLarge Reason = "too_large"

@@ -34,9 +34,10 @@ type Token struct {
 }
 
 // Claims decodes the token's verified payload into v with [json.Unmarshal],
-// for claims that Token has no field for. Note that encoding/json matches
-// object keys case-insensitively and keeps the last of duplicate keys;
-// the verifier refuses duplicates only of the claims it checks itself.
+// for claims that Token has no field for. encoding/json matches object keys
+// case-insensitively and keeps the last of duplicate keys; the verifier
+// refuses tokens where that would make a claim it checks read differently
+// (see the package documentation), but not for other claims.
 func (t *Token) Claims(v any) error {
 	if t == nil || t.payload == nil {
 		return fmt.Errorf("logout: token has no claims")

@@ -4,9 +4,11 @@
 //
 // [Parse] reads the payload in one pass that also validates it as JSON. It
 // is hand-written because it is faster than encoding/json on the same
-// claims (BenchmarkParse measures both in one run) and because it is exact
-// where encoding/json is lenient: it refuses a payload that repeats one of
-// the claims it reads, where encoding/json keeps the last.
+// claims (BenchmarkParse measures both in one run), and because it is exact
+// where encoding/json is lenient: encoding/json keeps the last of repeated
+// names, matches names case-insensitively ("SID" and "ſid" are "sid" to it)
+// and turns invalid UTF-8 into U+FFFD. Parse refuses a payload where that
+// leniency could make another reader see a checked claim differently.
 package jwtclaims
 
 import (
@@ -31,12 +33,27 @@ var (
 	ErrDepth = errors.New("jwtclaims: payload nested too deeply")
 	// ErrDuplicate: a claim that Claims has a field for appears twice.
 	ErrDuplicate = errors.New("jwtclaims: duplicate claim")
+	// ErrAlias: a member's name is not one of the claims that Claims has a
+	// field for, but encoding/json would take it for one ("SID", "ſid").
+	ErrAlias = errors.New("jwtclaims: case- or Unicode-folded variant of claim")
+	// ErrUTF8: the value of a claim that Claims has a field for is not
+	// valid UTF-8, as written or once unescaped.
+	ErrUTF8 = errors.New("jwtclaims: claim is not valid UTF-8")
 )
 
 // Parse splits a JWT payload into the claims of [Claims]. The payload must
 // be a JSON object (what [encoding/json.Valid] accepts, nested at most
-// MaxDepth deep) that does not repeat any of those claims. Other members are
-// validated and ignored.
+// MaxDepth deep) in which each of those claims
+//   - appears at most once (ErrDuplicate),
+//   - has no other member whose name encoding/json would match to it
+//     case-insensitively or by Unicode simple folding, such as "SID", "Sid"
+//     or "ſid" for "sid" (ErrAlias), and
+//   - has a value whose strings are valid UTF-8 as written and once
+//     unescaped, with no lone surrogate escape such as \ud800 (ErrUTF8).
+//
+// Whatever Parse accepts, encoding/json reads the same claims from: the same
+// member for each, and the same text for each string in it. Other members
+// are validated as JSON and otherwise ignored.
 func Parse(payload []byte) (Claims, error) {
 	var c Claims
 	i := skipSpace(payload, 0)
@@ -69,10 +86,16 @@ func Parse(payload []byte) (Claims, error) {
 		case "nonce":
 			f = &c.Nonce
 		default:
+			if name, ok := aliasOf(key); ok {
+				return fmt.Errorf("%w %s", ErrAlias, name)
+			}
 			return nil
 		}
 		if *f != nil {
 			return fmt.Errorf("%w %s", ErrDuplicate, key)
+		}
+		if !validText(val) {
+			return fmt.Errorf("%w: %s", ErrUTF8, key)
 		}
 		*f = val
 		return nil

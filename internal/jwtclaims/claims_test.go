@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"unicode"
 )
 
 func TestParse(t *testing.T) {
@@ -76,10 +77,166 @@ func TestMember(t *testing.T) {
 	}
 }
 
+// rawClaims is Claims as encoding/json fills it: each field matched by
+// encoding/json's own (case-insensitive, last-wins) rules.
+type rawClaims struct {
+	Iss    json.RawMessage `json:"iss"`
+	Sub    json.RawMessage `json:"sub"`
+	SID    json.RawMessage `json:"sid"`
+	Aud    json.RawMessage `json:"aud"`
+	AZP    json.RawMessage `json:"azp"`
+	IAT    json.RawMessage `json:"iat"`
+	Exp    json.RawMessage `json:"exp"`
+	NBF    json.RawMessage `json:"nbf"`
+	JTI    json.RawMessage `json:"jti"`
+	Events json.RawMessage `json:"events"`
+	Nonce  json.RawMessage `json:"nonce"`
+}
+
+func (c Claims) byName() map[string][]byte {
+	return map[string][]byte{
+		"iss": c.Iss, "sub": c.Sub, "sid": c.SID, "aud": c.Aud, "azp": c.AZP, "iat": c.IAT,
+		"exp": c.Exp, "nbf": c.NBF, "jti": c.JTI, "events": c.Events, "nonce": c.Nonce,
+	}
+}
+
+func (r rawClaims) byName() map[string][]byte {
+	return map[string][]byte{
+		"iss": r.Iss, "sub": r.Sub, "sid": r.SID, "aud": r.Aud, "azp": r.AZP, "iat": r.IAT,
+		"exp": r.Exp, "nbf": r.NBF, "jti": r.JTI, "events": r.Events, "nonce": r.Nonce,
+	}
+}
+
+// checkAgreement fails t unless encoding/json reads the same checked claims
+// from payload as c (what Parse returned for it): the same member for each,
+// and, for a string, the same text.
+func checkAgreement(t *testing.T, payload []byte, c Claims) {
+	t.Helper()
+	var r rawClaims
+	if err := json.Unmarshal(payload, &r); err != nil {
+		t.Fatalf("Parse accepted what encoding/json refuses: %v", err)
+	}
+	jsonBy := r.byName()
+	for name, got := range c.byName() {
+		want := jsonBy[name]
+		if (want != nil) != (got != nil) || string(want) != string(got) {
+			t.Fatalf("%s: Parse read %q, encoding/json %q", name, got, want)
+		}
+		if got == nil || got[0] != '"' {
+			continue
+		}
+		s, ok := String(got)
+		var js string
+		if err := json.Unmarshal(got, &js); !ok || err != nil || s != js {
+			t.Fatalf("%s: String = %q (%v), encoding/json %q (%v)", name, s, ok, js, err)
+		}
+	}
+}
+
+// TestAliasOfMatchesEncodingJSON enumerates case and folding variants of
+// every checked claim name, and near misses, and compares what Parse
+// refuses as an alias with what encoding/json matches to the claim.
+func TestAliasOfMatchesEncodingJSON(t *testing.T) {
+	variants := func(name string) []string {
+		out := []string{""}
+		for _, c := range name {
+			forms := []string{string(c), strings.ToUpper(string(c))}
+			for r := unicode.SimpleFold(c); r != c; r = unicode.SimpleFold(r) {
+				if r != unicode.ToUpper(c) {
+					forms = append(forms, string(r))
+				}
+			}
+			var next []string
+			for _, p := range out {
+				for _, f := range forms {
+					next = append(next, p+f)
+				}
+			}
+			out = next
+		}
+		return out
+	}
+	near := []string{"sid_", "s-id", "sids", "si", "ꜱid", "İss", "ıss", "sid ", " sid", `s\u0000id`, `\u017fid\u0000`, "Kid", `\u212aid`, `aud\ud800`, `\ufffdsid`, `\u017Fid`, "\xffsid", "si\xc5d"}
+	names := []string{"iss", "sub", "sid", "aud", "azp", "iat", "exp", "nbf", "jti", "events", "nonce"}
+	n := 0
+	for _, name := range names {
+		for _, key := range append(variants(name), near...) {
+			n++
+			payload := []byte(`{"` + key + `":"x"}`)
+			var r rawClaims
+			if err := json.Unmarshal(payload, &r); err != nil {
+				t.Fatal(err)
+			}
+			jsonMatched := r.byName()[name] != nil
+			c, err := Parse(payload)
+			exact := c.byName()[name] != nil
+			alias := errors.Is(err, ErrAlias) && strings.HasSuffix(err.Error(), " "+name)
+			if err != nil && !errors.Is(err, ErrAlias) {
+				t.Fatalf("Parse(%s): %v", payload, err)
+			}
+			if jsonMatched != (exact || alias) {
+				t.Errorf("key %q: encoding/json matches %s = %v, Parse exact %v alias %v (%v)", key, name, jsonMatched, exact, alias, err)
+			}
+		}
+	}
+	if n < 400 {
+		t.Fatalf("only %d keys tried", n)
+	}
+}
+
+func TestParseUTF8(t *testing.T) {
+	cases := []struct {
+		value string
+		ok    bool
+	}{
+		{`"abc"`, true},
+		{`"é😀"`, true},
+		{`"\ud83d\ude00"`, true},
+		{`"\uD83D\uDE00"`, true},
+		{`"\ufffd\u0000"`, true},
+		{`"\\ud800"`, true},
+		{`["a",{"b":"\u00e9"}]`, true},
+		{"\"\xff\"", false},
+		{"\"\xed\xa0\x80\"", false},
+		{"\"\xc0\xaf\"", false},
+		{`"\ud800"`, false},
+		{`"\udc00"`, false},
+		{`"\ud800x"`, false},
+		{`"\ud800\n"`, false},
+		{`"\ud800\u0041"`, false},
+		{`"\ud800\ud800"`, false},
+		{`"\ude00\ud83d"`, false},
+		{`["a","\udfff"]`, false},
+		{"{\"\xff\":1}", false},
+	}
+	for _, tc := range cases {
+		for _, claim := range []string{"sid", "sub", "iss", "jti", "aud", "events", "nonce"} {
+			payload := []byte(`{"` + claim + `":` + tc.value + `}`)
+			c, err := Parse(payload)
+			if tc.ok {
+				if err != nil {
+					t.Errorf("Parse(%s) = %v", payload, err)
+					continue
+				}
+				checkAgreement(t, payload, c)
+				continue
+			}
+			if !errors.Is(err, ErrUTF8) || !strings.Contains(err.Error(), claim) {
+				t.Errorf("Parse(%s) = %v, want ErrUTF8 naming %s", payload, err, claim)
+			}
+		}
+		// Unchecked claims are not looked at.
+		if _, err := Parse([]byte(`{"name":` + tc.value + `}`)); err != nil {
+			t.Errorf("Parse of an unchecked claim %s: %v", tc.value, err)
+		}
+	}
+}
+
 // FuzzParse checks the scanner against encoding/json on arbitrary payloads:
 // it never panics; it accepts exactly the JSON objects that json.Valid
-// accepts and that repeat none of the claims it reads (nesting deeper than
-// MaxDepth aside); and the claims it finds are the ones encoding/json finds.
+// accepts and that neither repeat, alias nor hold invalid UTF-8 in a claim
+// it reads (nesting deeper than MaxDepth aside); and whatever it accepts,
+// encoding/json reads the same claims from, with the same text.
 func FuzzParse(f *testing.F) {
 	for _, s := range []string{
 		`{}`, `{"iss":"a","aud":["b"],"iat":1,"events":{"x":{}}}`, `{"a":{"b":[1,"]}"]},"sub":"\u0061"}`,
@@ -88,6 +245,8 @@ func FuzzParse(f *testing.F) {
 		`{"\u0069ss":"x","iss":"y"}`, "{\"a\":\"\xff\"}", `{"a":-}`, `{"a":1e+}`, `{} x`,
 		`{"a":"\u00zz"}`, `{"a":"\/\b\f\n\r\t\"\\"}`, `{"a":[}`, `{"a" 1}`, `{"a":1 "b":2}`, `{,}`,
 		`{"a":[1 2]}`, `{"a":"x`, `{"a":`, `{"a":[1,2`, `{"a":nul}`, `{"a":false,"b":-0.0e-1}`, `{"a":.5}`,
+		`{"sid":"s","ſid":"t"}`, `{"SID":"s"}`, `{"\u017fub":1}`, `{"sid":"\ud800"}`, "{\"sub\":\"\xff\"}",
+		`{"sid":"\ud83d\ude00","Kid":1,"\u212aid":2}`, `{"sid":"\\ud800"}`,
 		strings.Repeat(`{"a":`, 70) + "1" + strings.Repeat("}", 70),
 		`{"a":` + strings.Repeat("[", 70) + strings.Repeat("]", 70) + "}",
 	} {
@@ -101,7 +260,7 @@ func FuzzParse(f *testing.F) {
 			if !valid || json.Unmarshal(payload, &m) != nil || m == nil {
 				return // not a JSON object: rightly refused
 			}
-			if errors.Is(err, ErrDuplicate) || errors.Is(err, ErrDepth) {
+			if errors.Is(err, ErrDuplicate) || errors.Is(err, ErrDepth) || errors.Is(err, ErrAlias) || errors.Is(err, ErrUTF8) {
 				return
 			}
 			t.Fatalf("Parse refused a valid object: %v", err)
@@ -109,21 +268,6 @@ func FuzzParse(f *testing.F) {
 		if !valid {
 			t.Fatalf("Parse accepted invalid JSON")
 		}
-		var m map[string]json.RawMessage
-		if err := json.Unmarshal(payload, &m); err != nil {
-			t.Fatalf("Parse accepted what encoding/json refuses: %v", err)
-		}
-		for name, got := range map[string][]byte{
-			"iss": c.Iss, "sub": c.Sub, "sid": c.SID, "aud": c.Aud, "azp": c.AZP, "iat": c.IAT,
-			"exp": c.Exp, "nbf": c.NBF, "jti": c.JTI, "events": c.Events, "nonce": c.Nonce,
-		} {
-			want, ok := m[name]
-			if ok != (got != nil) {
-				t.Fatalf("%s: presence %v, encoding/json says %v", name, got != nil, ok)
-			}
-			if ok && string(want) != string(got) {
-				t.Fatalf("%s = %s, encoding/json says %s", name, got, want)
-			}
-		}
+		checkAgreement(t, payload, c)
 	})
 }
