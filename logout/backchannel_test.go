@@ -369,6 +369,9 @@ func TestBackChannel(t *testing.T) {
 		{name: "B-31 valid JWE", token: func(t testing.TB) string {
 			return encrypt(t, tok{}.mint(t), &k.rsaEnc.PublicKey, map[string]any{"iss": issA})
 		}, vmod: encrypted, status: 200, survive: without("a-alice-1")},
+		{name: "B-35 JWE from OP B without iss header, key shared with OP A", token: func(t testing.TB) string {
+			return encrypt(t, bToken(t), &k.rsaEnc.PublicKey, nil)
+		}, vmod: sharedDecryption, status: 200, survive: without("b-alice-1")},
 		{name: "B-32 unencrypted, encryption registered", token: tok{}.mint, vmod: encrypted, status: 400, survive: all, reason: ReasonEncryptionRequired},
 		{name: "B-33 store fails", token: tok{}.mint, smod: func(s *testStore) { s.deleteErr = errors.New("disk on fire") }, status: 400, survive: all, storeErr: true},
 		{name: "B-33 store fails, sub only", token: subOnly, smod: func(s *testStore) { s.deleteErr = errors.New("disk on fire") }, status: 400, survive: all, storeErr: true},

@@ -229,7 +229,10 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 //  1. If raw is a JWE, decrypt it with the keys of the provider named by
 //     the JWE header's "iss" (or, without one, of the first provider that
 //     can); the plaintext must be a JWS. An unencrypted token is refused
-//     when the issuer's provider requires encryption.
+//     when the issuer's provider requires encryption. Without an iss
+//     header, the token belongs to the provider its inner "iss" names,
+//     whose keys must decrypt it too (OPs may share the relying party's
+//     decryption key).
 //  2. Parse the JWS once, refuse "none", an algorithm outside every
 //     provider's list, any "crit" header and a "typ" the [TypPolicy]
 //     refuses; select the provider by the (not yet trusted) "iss" claim,
@@ -255,15 +258,19 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Token, error) {
 	if len(raw) > MaxTokenSize {
 		return nil, invalid(ReasonTooLarge, "")
 	}
-	var encryptedFor *provider
+	var (
+		encryptedFor *provider // the provider that decrypted raw, if a JWE
+		jwe          string    // the JWE, if raw was one
+		issHeader    bool      // whether the JWE header named the issuer
+	)
 	switch strings.Count(raw, ".") {
 	case 2:
 	case 4:
-		p, plain, err := v.decrypt(raw)
+		p, plain, named, err := v.decrypt(raw)
 		if err != nil {
 			return nil, err
 		}
-		encryptedFor, raw = p, plain
+		encryptedFor, jwe, issHeader, raw = p, raw, named, plain
 	default:
 		return nil, invalid(ReasonMalformed, "not a compact JWS or JWE")
 	}
@@ -304,7 +311,15 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Token, error) {
 		return nil, invalid(ReasonUnknownIssuer, "")
 	}
 	if encryptedFor != nil && encryptedFor != p {
-		return nil, invalid(ReasonUnknownIssuer, "token decrypted for another issuer")
+		// Without an iss header the JWE went to the first provider that
+		// could decrypt it; several OPs may share the relying party's
+		// decryption key. It belongs to the issuer its inner token names
+		// (verified below with that issuer's keys) if that issuer's
+		// provider decrypts it too.
+		if issHeader || !decryptsTo(p, jwe, raw) {
+			return nil, invalid(ReasonUnknownIssuer, "token decrypted for another issuer")
+		}
+		encryptedFor = p
 	}
 	if encryptedFor == nil && p.EncryptionRequired {
 		return nil, invalid(ReasonEncryptionRequired, "")
@@ -322,15 +337,19 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Token, error) {
 	return v.checkClaims(p, &rc, payload)
 }
 
-// decrypt handles step 1 for a compact JWE.
-func (v *Verifier) decrypt(raw string) (*provider, string, error) {
+// decrypt handles step 1 for a compact JWE: it decrypts raw with the
+// provider the JWE header's iss names or, without one, with the first
+// provider that can. named reports whether the header named the provider.
+func (v *Verifier) decrypt(raw string) (*provider, string, bool, error) {
 	candidates := v.ordered
+	named := false
 	if iss, ok := jweIssuer(raw); ok {
 		p := v.providers[iss]
 		if p == nil {
-			return nil, "", invalid(ReasonUnknownIssuer, "JWE iss header names no provider")
+			return nil, "", true, invalid(ReasonUnknownIssuer, "JWE iss header names no provider")
 		}
 		candidates = []*provider{p}
+		named = true
 	}
 	var lastErr error
 	for _, p := range candidates {
@@ -343,14 +362,23 @@ func (v *Verifier) decrypt(raw string) (*provider, string, error) {
 			continue
 		}
 		if len(plain) > MaxTokenSize || strings.Count(plain, ".") != 2 {
-			return nil, "", invalid(ReasonDecryption, "plaintext is not a compact JWS")
+			return nil, "", named, invalid(ReasonDecryption, "plaintext is not a compact JWS")
 		}
-		return p, plain, nil
+		return p, plain, named, nil
 	}
 	if lastErr == nil {
-		return nil, "", invalid(ReasonDecryption, "no decryption keys configured")
+		return nil, "", named, invalid(ReasonDecryption, "no decryption keys configured")
 	}
-	return nil, "", invalidErr(ReasonDecryption, lastErr)
+	return nil, "", named, invalidErr(ReasonDecryption, lastErr)
+}
+
+// decryptsTo reports whether p's keys decrypt the JWE to plain.
+func decryptsTo(p *provider, jwe, plain string) bool {
+	if p.Decrypt == nil {
+		return false
+	}
+	got, err := p.Decrypt(jwe)
+	return err == nil && got == plain
 }
 
 // jweIssuer returns the "iss" member of a compact JWE's protected header,

@@ -522,6 +522,14 @@ func encrypted(c *VerifierConfig) {
 	c.Providers[0].EncryptionRequired = true
 }
 
+// sharedDecryption gives every provider the same decryption key.
+func sharedDecryption(c *VerifierConfig) {
+	for i := range c.Providers {
+		c.Providers[i].Decrypt = decrypter(keys().rsaEnc)
+		c.Providers[i].EncryptionRequired = true
+	}
+}
+
 // dupClaim returns a token whose payload is a valid one with extra appended
 // after its last member.
 func dupClaim(extra string) func(t testing.TB) string {
