@@ -314,11 +314,18 @@ func (h *FrontChannelHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) 
 		h.refuse(ctx, w, r, http.StatusBadRequest, frontChannelPageRefused, ev)
 		return
 	}
+	// HEAD is safe (RFC 9110 §9.3.2): it is validated and answered like
+	// GET, but it ends, records and emits nothing.
+	head := r.Method == http.MethodHead
 	if named {
 		if !slices.Contains(h.issuers, iss) {
 			ev.Issuer, ev.SID = frontChannelClip(iss), frontChannelClip(sid)
 			ev.Err = fmt.Errorf("%w: untrusted iss", ErrFrontChannelRefused)
 			h.refuse(ctx, w, r, http.StatusBadRequest, frontChannelPageRefused, ev)
+			return
+		}
+		if head {
+			h.writeDone(w, r)
 			return
 		}
 		ev.Issuer, ev.SID = iss, sid
@@ -336,6 +343,10 @@ func (h *FrontChannelHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) 
 		// drive-by logout through the cookie path: refuse it.
 		ev.Err = fmt.Errorf("%w: a cookie-only logout must be framed (Sec-Fetch-Dest %q)", ErrFrontChannelRefused, d)
 		h.refuse(ctx, w, r, http.StatusBadRequest, frontChannelPageRefused, ev)
+		return
+	}
+	if head {
+		h.writeDone(w, r)
 		return
 	}
 	h.endCookieSession(ctx, w, r, ev)
@@ -479,18 +490,28 @@ func (h *FrontChannelHandler) finish(ctx context.Context, w http.ResponseWriter,
 	}
 	h.logger.InfoContext(ctx, "logout: front-channel logout", "event", ev)
 	h.onLogout.Emit(ctx, ev)
-	page := frontChannelPageDone
-	if ev.Ended > 0 && !h.keepStorage {
-		page = frontChannelPageScript
-		w.Header().Set("Content-Security-Policy", h.cspScript)
-	}
-	h.write(w, r, http.StatusOK, page)
+	h.writeDone(w, r)
 }
 
-// refuse answers a request that ends nothing.
+// writeDone writes the answer to every valid request: the same page
+// whether or not sessions were ended, so that it tells a framing page
+// nothing about them; it clears storage unless KeepStorage.
+func (h *FrontChannelHandler) writeDone(w http.ResponseWriter, r *http.Request) {
+	if h.keepStorage {
+		h.write(w, r, http.StatusOK, frontChannelPageDone)
+		return
+	}
+	w.Header().Set("Content-Security-Policy", h.cspScript)
+	h.write(w, r, http.StatusOK, frontChannelPageScript)
+}
+
+// refuse answers a request that ends nothing. A refused HEAD is only
+// answered: it was never a logout.
 func (h *FrontChannelHandler) refuse(ctx context.Context, w http.ResponseWriter, r *http.Request, status int, page string, ev Event) {
-	h.logger.WarnContext(ctx, "logout: front-channel request refused", "event", ev)
-	h.onLogout.Emit(ctx, ev)
+	if r.Method != http.MethodHead {
+		h.logger.WarnContext(ctx, "logout: front-channel request refused", "event", ev)
+		h.onLogout.Emit(ctx, ev)
+	}
 	h.write(w, r, status, page)
 }
 
