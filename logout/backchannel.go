@@ -35,9 +35,8 @@ type BackChannelConfig struct {
 	// [sessionstore.SIDSubjectDeleter] (memstore, redisstore and pgstore
 	// do), a token naming both sid and sub whose sid has a live session of
 	// another subject is refused with 400 ([ReasonSubjectMismatch]) and
-	// ends nothing (SPEC-CHECKLIST B-28). A store without it gets
-	// DeleteBySID for such a token: the sid's sessions end whatever their
-	// subject, and B-28 is not enforced.
+	// ends nothing. A store without it gets DeleteBySID for such a token:
+	// the sid's sessions end whatever their subject.
 	Store sessionstore.Store
 	// SingleUse remembers the jti of every accepted token (namespace
 	// [sessionstore.LogoutTokens]), so that a token is accepted once.
@@ -79,7 +78,7 @@ type BackChannelConfig struct {
 	// application keeps for that user at the OP (RFC 7009; Back-Channel
 	// Logout §2.7 says refresh tokens issued without offline_access SHOULD
 	// be revoked). It is not called for a token refused as a replay or for
-	// a subject mismatch (B-28: nothing is destroyed), which the store
+	// a subject mismatch (nothing was ended), which the store
 	// only detects while ending the sessions. Its context is the detached
 	// one bounded by StoreTimeout. An error is logged at Error and does not
 	// change the response.
@@ -157,16 +156,8 @@ func NewBackChannelHandler(cfg BackChannelConfig) (*BackChannelHandler, error) {
 // formContentType is the only media type a back-channel request may have.
 const formContentType = "application/x-www-form-urlencoded"
 
-// ServeHTTP handles one back-channel logout request. It answers exactly 200
-// with an empty body when the token is valid and its sessions were ended
-// (or were already gone), 400 with an OAuth-style JSON error when the
-// request or token is invalid or the sessions could not be ended, 405 (with
-// Allow: POST) for other methods and 413 for a body over the limit. Every
-// response carries Cache-Control: no-store.
-//
-// Only the body is read: a logout_token in the query string is ignored (and
-// so is missing). Unknown parameters are ignored; a logout_token given more
-// than once is refused.
+// ServeHTTP handles one back-channel logout request, answering as the
+// package documentation describes.
 func (h *BackChannelHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hdr := w.Header()
 	hdr["Cache-Control"] = []string{"no-store"}

@@ -64,7 +64,7 @@ type FrontChannelConfig struct {
 	FrameAncestors []string
 
 	// KeepStorage leaves HTML5 storage alone. By default (false) the page
-	// shown after sessions were ended carries a small inline script, allowed
+	// every accepted request gets carries a small inline script, allowed
 	// by its CSP hash, that clears localStorage and sessionStorage of the
 	// relying party's origin, as Front-Channel Logout 1.0 §2 asks. Browsers
 	// that partition storage by top-level site give a cross-site iframe only
@@ -98,47 +98,9 @@ type FrontChannelConfig struct {
 }
 
 // FrontChannelHandler serves a relying party's frontchannel_logout_uri
-// (OpenID Connect Front-Channel Logout 1.0): the OP's logout page loads it in
-// an iframe with GET, usually with iss and sid query parameters, and the
-// handler ends the sessions of that OP session.
-//
-// Its answers (SPEC-CHECKLIST part 3B):
-//
-//   - GET or HEAD (HEAD acts exactly as GET) with iss and sid: iss must equal
-//     a trusted issuer, else 400 and nothing ended. The sessions of (iss,
-//     sid) are found and deleted in the Store, never through the cookie; 200
-//     even when there were none (an already logged-out session counts as
-//     logged out, and a sid that never existed cannot be told apart from
-//     one, so a wrong sid also gets 200 and ends nothing). The cookie that
-//     came with the request is cleared only if its session was one of them:
-//     a request never ends a session of another (iss, sid).
-//   - Only one of iss and sid, either of them repeated, an empty one, or a
-//     query that does not parse: 400, nothing ended.
-//   - Neither iss nor sid: 400 and nothing ended, unless AllowCookieLogout
-//     is set; then the cookie's session (if a cookie came) is ended and the
-//     cookie cleared, 200, unless the browser says the request is not
-//     framed (Sec-Fetch-Dest other than iframe or frame): 400.
-//   - Another method: 405 with Allow: GET, HEAD.
-//   - A Store failure: 500 and an Error log. The spec defines no failure
-//     status, and the OP's iframe cannot act on one; 500 keeps the failure
-//     visible in access logs and to monitoring.
-//
-// Every answer is a small fixed HTML page that never reflects the request,
-// with Cache-Control: no-cache, no-store, Pragma: no-cache and a
-// Content-Security-Policy of default-src 'none' whose frame-ancestors lists
-// the trusted OP origins; it never sends X-Frame-Options, which would stop
-// the OP from framing it. Requests are validated before the Store is
-// consulted, and each request emits exactly one [Event] (channel
-// [ChannelFrontChannel]); a refused request's Err wraps
-// [ErrFrontChannelRefused], a store failure's wraps the store's error.
-//
-// Logout CSRF: any site can frame the URI. With iss and sid it ends
-// something only when it knows the OP's sid. Without them it ends nothing,
-// unless AllowCookieLogout is set; then it ends the cookie's session only
-// when the browser sends the cookie in a cross-site iframe, which
-// SameSite=Lax and SameSite=Strict cookies prevent, and a top-level
-// cross-site navigation (which does carry Lax cookies) is refused by its
-// Sec-Fetch-Dest.
+// (OpenID Connect Front-Channel Logout 1.0): the OP's logout page loads it
+// in an iframe, usually with iss and sid, and it ends the sessions of that OP
+// session. The package documentation lists its answers.
 type FrontChannelHandler struct {
 	issuers       []string
 	store         sessionstore.Store
@@ -288,7 +250,8 @@ func frontChannelCheckAncestor(a string) error {
 	return nil
 }
 
-// ServeHTTP handles one front-channel logout request.
+// ServeHTTP handles one front-channel logout request, answering as the
+// package documentation describes.
 func (h *FrontChannelHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	hdr := w.Header()
