@@ -1,9 +1,9 @@
-//go:build !unix
+//go:build !linux
 
 package logout
 
 import "time"
 
-// processCPU is not available here; BenchmarkMassLogout then reports only
+// processCPU is not measured here; BenchmarkMassLogout then reports only
 // wall-clock times.
 func processCPU() time.Duration { return 0 }
