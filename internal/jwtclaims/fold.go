@@ -23,6 +23,9 @@ func aliasOf(key []byte) (string, bool) {
 	if len(key) < 3 || len(key) > maxAliasLen {
 		return "", false
 	}
+	if n := len(key); n != 3 && n != 5 && n != 6 && isASCII(key) {
+		return "", false // an ASCII name folds to one of its own length
+	}
 	var buf [3 * maxAliasLen]byte
 	name, ok := folded[string(appendFoldedName(buf[:0], key))]
 	return name, ok
@@ -60,4 +63,13 @@ func foldRune(r rune) rune {
 		}
 		r = r2
 	}
+}
+
+func isASCII(b []byte) bool {
+	for _, c := range b {
+		if c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
