@@ -1,7 +1,6 @@
 package logout
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -36,9 +35,8 @@ type BackChannelConfig struct {
 	// [sessionstore.SIDSubjectDeleter] (memstore, redisstore and pgstore
 	// do), a token naming both sid and sub whose sid has a live session of
 	// another subject is refused with 400 ([ReasonSubjectMismatch]) and
-	// ends nothing (SPEC-CHECKLIST B-28). A store without it gets
-	// DeleteBySID for such a token: the sid's sessions end whatever their
-	// subject, and B-28 is not enforced.
+	// ends nothing. A store without it gets DeleteBySID for such a token:
+	// the sid's sessions end whatever their subject.
 	Store sessionstore.Store
 	// SingleUse remembers the jti of every accepted token (namespace
 	// [sessionstore.LogoutTokens]), so that a token is accepted once.
@@ -80,7 +78,7 @@ type BackChannelConfig struct {
 	// application keeps for that user at the OP (RFC 7009; Back-Channel
 	// Logout §2.7 says refresh tokens issued without offline_access SHOULD
 	// be revoked). It is not called for a token refused as a replay or for
-	// a subject mismatch (B-28: nothing is destroyed), which the store
+	// a subject mismatch (nothing was ended), which the store
 	// only detects while ending the sessions. Its context is the detached
 	// one bounded by StoreTimeout. An error is logged at Error and does not
 	// change the response.
@@ -158,16 +156,8 @@ func NewBackChannelHandler(cfg BackChannelConfig) (*BackChannelHandler, error) {
 // formContentType is the only media type a back-channel request may have.
 const formContentType = "application/x-www-form-urlencoded"
 
-// ServeHTTP handles one back-channel logout request. It answers exactly 200
-// with an empty body when the token is valid and its sessions were ended
-// (or were already gone), 400 with an OAuth-style JSON error when the
-// request or token is invalid or the sessions could not be ended, 405 (with
-// Allow: POST) for other methods and 413 for a body over the limit. Every
-// response carries Cache-Control: no-store.
-//
-// Only the body is read: a logout_token in the query string is ignored (and
-// so is missing). Unknown parameters are ignored; a logout_token given more
-// than once is refused.
+// ServeHTTP handles one back-channel logout request, answering as the
+// package documentation describes.
 func (h *BackChannelHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hdr := w.Header()
 	hdr["Cache-Control"] = []string{"no-store"}
@@ -249,66 +239,24 @@ func readBody(r io.Reader, contentLength int64) ([]byte, error) {
 }
 
 // logoutTokenParam returns the single logout_token of a form-encoded body,
-// or why there is none. Like url.ParseQuery it splits on "&" only and
-// refuses a ";" anywhere; unlike it, it does not build a map or unescape
-// the parameters it ignores.
+// or why there is none. A body that url.ParseQuery finds malformed (a bad
+// percent-escape or a ";" separator) is refused as a whole: with a pair
+// skipped, a repeated logout_token could go unnoticed.
 func logoutTokenParam(body []byte) (string, string) {
-	var tok string
-	found := false
-	for len(body) > 0 {
-		var part []byte
-		part, body, _ = bytes.Cut(body, ampersand)
-		if bytes.IndexByte(part, ';') >= 0 {
-			return "", "malformed form body"
-		}
-		k, v, _ := bytes.Cut(part, equals)
-		if !isLogoutTokenKey(k) {
-			continue
-		}
-		if found {
-			return "", "logout_token repeated"
-		}
-		found = true
-		if !needsUnescape(v) {
-			tok = string(v) // the usual case: base64url and dots need no escaping
-			continue
-		}
-		var err error
-		if tok, err = url.QueryUnescape(string(v)); err != nil {
-			return "", "malformed logout_token"
-		}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return "", "malformed form body"
 	}
-	switch {
-	case !found:
+	switch toks := form["logout_token"]; {
+	case len(toks) == 0:
 		return "", "logout_token missing"
-	case tok == "":
+	case len(toks) > 1:
+		return "", "logout_token repeated"
+	case toks[0] == "":
 		return "", "logout_token empty"
 	default:
-		return tok, ""
+		return toks[0], ""
 	}
-}
-
-// needsUnescape reports whether a form key or value has escapes.
-func needsUnescape(b []byte) bool {
-	return bytes.IndexByte(b, '%') >= 0 || bytes.IndexByte(b, '+') >= 0
-}
-
-var (
-	ampersand = []byte("&")
-	equals    = []byte("=")
-)
-
-// isLogoutTokenKey reports whether the form key k, once unescaped, is
-// "logout_token".
-func isLogoutTokenKey(k []byte) bool {
-	if string(k) == "logout_token" {
-		return true
-	}
-	if !needsUnescape(k) {
-		return false
-	}
-	s, err := url.QueryUnescape(string(k))
-	return err == nil && s == "logout_token"
 }
 
 // end does everything after a valid token: the replay check, recording
@@ -428,7 +376,7 @@ func writeError(w http.ResponseWriter, status int) {
 }
 
 // reasonOf returns the ValidationError reason in err, or "".
-func reasonOf(err error) string {
+func reasonOf(err error) Reason {
 	var ve *ValidationError
 	if errors.As(err, &ve) {
 		return ve.Reason

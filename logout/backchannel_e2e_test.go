@@ -246,7 +246,7 @@ func TestBackChannelWithRPKeySet(t *testing.T) {
 		name   string
 		token  func() string
 		status int
-		reason string
+		reason logout.Reason
 	}{
 		{"ES256 signed by the OP's published key", func() string { return op.SignLogoutToken(claims(), testop.WithAlg("ES256")) }, 400, logout.ReasonAlgNotAllowed},
 		{"alg none", func() string { return op.SignLogoutToken(claims(), testop.WithAlg("none")) }, 400, logout.ReasonAlgNone},

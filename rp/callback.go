@@ -15,9 +15,11 @@ import (
 type Result struct {
 	// Issuer is the OP's issuer identifier.
 	Issuer string
-	// Subject is the sub claim of the ID token.
+	// Subject is the sub claim of the ID token, read exactly (see
+	// [Client.VerifyIDToken]).
 	Subject string
-	// SID is the sid claim (OP session id), empty if the OP sent none.
+	// SID is the sid claim (OP session id), read exactly; empty if the OP
+	// sent none.
 	SID string
 	// SessionState is the session_state parameter of the authorization
 	// response (Session Management 1.0); empty after a refresh.
@@ -103,7 +105,7 @@ func (c *Client) Callback(ctx context.Context, params url.Values, st *LoginState
 	}
 	return &Result{
 		Issuer:       idt.Issuer,
-		Subject:      idt.Subject,
+		Subject:      cl.Subject,
 		SID:          cl.SID,
 		SessionState: sessionState,
 		RawIDToken:   raw,
