@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/oidc-slo/slo/rp"
 	"github.com/oidc-slo/slo/sessionstore"
 	"github.com/oidc-slo/slo/sessionstore/memstore"
 )
@@ -179,7 +180,7 @@ func (h *BackChannelHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	tok, err := h.verifier.Verify(ctx, raw)
 	if err != nil {
 		ev.Err = err
-		h.logger.WarnContext(ctx, "logout: back-channel logout token refused", "reason", reasonOf(err), "error", err)
+		h.logRefusal(ctx, err)
 		h.finish(ctx, w, ev)
 		return
 	}
@@ -357,6 +358,25 @@ func (h *BackChannelHandler) finish(ctx context.Context, w http.ResponseWriter, 
 		h.logger.ErrorContext(ctx, "logout: back-channel logout failed", "event", ev)
 	}
 	writeError(w, http.StatusBadRequest)
+}
+
+// logRefusal logs why a token was refused: at Warn, except where the
+// refusal is the relying party's setup rather than the token (a missing exp
+// that the OP will keep sending, the OP's keys not known yet), at Error,
+// naming what to do.
+func (h *BackChannelHandler) logRefusal(ctx context.Context, err error) {
+	switch {
+	case reasonOf(err) == ReasonMissingExp:
+		h.logger.ErrorContext(ctx, "logout: back-channel logout token refused: it has no exp claim, as OPs built to the "+
+			"pre-2023 text of Back-Channel Logout send them (Ory Hydra, Keycloak before 23.0.4, node oidc-provider 6.x); "+
+			"to accept such tokens set VerifierConfig.AllowMissingExp (middleware.Config.Verifier.AllowMissingExp)",
+			"reason", ReasonMissingExp, "error", err)
+	case errors.Is(err, rp.ErrOPUnavailable):
+		h.logger.ErrorContext(ctx, "logout: back-channel logout token refused: the OP's keys are not known yet (discovery has not succeeded); the OP will retry",
+			"reason", reasonOf(err), "error", err)
+	default:
+		h.logger.WarnContext(ctx, "logout: back-channel logout token refused", "reason", reasonOf(err), "error", err)
+	}
 }
 
 // refuse logs and answers a request refused before its token was looked at.

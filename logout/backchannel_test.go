@@ -775,3 +775,25 @@ func FuzzBackChannelRequest(f *testing.F) {
 		}
 	})
 }
+
+// TestMissingExpLogsTheSetting: a token without exp, refused by default,
+// is logged at Error with the setting that accepts it, so that an operator
+// of an OP like Ory Hydra finds it; other refusals stay at Warn.
+func TestMissingExpLogsTheSetting(t *testing.T) {
+	f := newHandlerFixture(t, nil, nil)
+	claims := validClaims(issA, clientA)
+	delete(claims, "exp")
+	rec := f.serve(t, bcRequest{}.build(t.Context(), tok{claims: claims}.mint(t)))
+	checkResponse(t, rec, http.StatusBadRequest)
+	logs := f.logs.String()
+	if !strings.Contains(logs, `"level":"ERROR"`) || !strings.Contains(logs, "AllowMissingExp") || !strings.Contains(logs, "missing_exp") {
+		t.Fatalf("refusal of a token without exp not logged at Error with the setting: %s", logs)
+	}
+
+	f = newHandlerFixture(t, nil, nil)
+	claims = validClaims(issA, "someone-else")
+	f.serve(t, bcRequest{}.build(t.Context(), tok{claims: claims}.mint(t)))
+	if logs := f.logs.String(); strings.Contains(logs, `"level":"ERROR"`) || !strings.Contains(logs, `"level":"WARN"`) {
+		t.Fatalf("a wrong aud is logged: %s", logs)
+	}
+}

@@ -65,11 +65,15 @@ func (c *Client) Callback(ctx context.Context, params url.Values, st *LoginState
 	if st.Issuer != c.cfg.Issuer {
 		return nil, fmt.Errorf("%w: login state is for issuer %q", ErrState, st.Issuer)
 	}
+	p, err := c.provider(ctx)
+	if err != nil {
+		return nil, err
+	}
 	if iss, ok := params["iss"]; ok {
 		if len(iss) != 1 || iss[0] != c.cfg.Issuer {
 			return nil, fmt.Errorf("%w: got %q", ErrIssuer, iss)
 		}
-	} else if c.meta.AuthorizationResponseIssParameterSupported {
+	} else if p.meta.AuthorizationResponseIssParameterSupported {
 		return nil, fmt.Errorf("%w: iss parameter missing", ErrIssuer)
 	}
 	sessionState := params.Get("session_state")
@@ -86,7 +90,7 @@ func (c *Client) Callback(ctx context.Context, params url.Values, st *LoginState
 		return nil, errors.New("rp: authorization response has no code")
 	}
 
-	tok, err := c.oauth.Exchange(c.httpContext(ctx), codes[0], oauth2.VerifierOption(st.CodeVerifier))
+	tok, err := p.oauth.Exchange(c.httpContext(ctx), codes[0], oauth2.VerifierOption(st.CodeVerifier))
 	if err != nil {
 		return nil, fmt.Errorf("rp: code exchange: %w", err)
 	}

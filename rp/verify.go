@@ -70,6 +70,11 @@ func (c *Client) verifyIDToken(ctx context.Context, raw, nonce string) (*oidc.ID
 	if raw == "" {
 		return nil, nil, invalid("empty", nil)
 	}
+	// Before discovery the OP's keys are unknown: say so, rather than
+	// "invalid" (go-oidc would hide the reason).
+	if _, err := c.provider(ctx); err != nil {
+		return nil, nil, err
+	}
 	if c.EncryptionRequired() {
 		jws, err := c.Decrypt(raw)
 		if err != nil {
