@@ -438,7 +438,9 @@ func TestBackChannel(t *testing.T) {
 				t.Errorf("no Info log for success: %s", logs)
 			case tc.storeErr && !strings.Contains(logs, `"level":"ERROR"`):
 				t.Errorf("no Error log for failure: %s", logs)
-			case tc.status != http.StatusOK && !tc.storeErr && !strings.Contains(logs, `"level":"WARN"`):
+			case tc.reason == ReasonMissingExp && !strings.Contains(logs, `"level":"ERROR"`):
+				t.Errorf("no Error log for a missing exp: %s", logs)
+			case tc.status != http.StatusOK && !tc.storeErr && tc.reason != ReasonMissingExp && !strings.Contains(logs, `"level":"WARN"`):
 				t.Errorf("no Warn log for rejection: %s", logs)
 			}
 			if tc.reason != "" && !strings.Contains(logs, `"reason":"`+string(tc.reason)+`"`) {
