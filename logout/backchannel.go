@@ -73,17 +73,17 @@ type BackChannelConfig struct {
 	// reason), store and cache failures at Error, successes at Info. Nil
 	// means slog.Default(). Tokens are never logged.
 	Logger *slog.Logger
-	// Revoke, if set, is called with the verified token after the replay
-	// check and after the store was asked to end the sessions (whether or
-	// not that succeeded), for example to revoke the refresh tokens the
-	// application keeps for that user at the OP (RFC 7009; Back-Channel
-	// Logout §2.7 says refresh tokens issued without offline_access SHOULD
-	// be revoked). It is not called for a token refused as a replay or for
-	// a subject mismatch (nothing was ended), which the store
-	// only detects while ending the sessions. Its context is the detached
-	// one bounded by StoreTimeout. An error is logged at Error and does not
-	// change the response.
-	Revoke func(ctx context.Context, t *Token) error
+	// Revoke, if set, is called with the verified token and the sessions
+	// it ended, after the replay check and after the store was asked to
+	// end them (whether or not that succeeded), for example to revoke their
+	// refresh tokens at the OP (RFC 7009; Back-Channel Logout §2.7 says
+	// refresh tokens issued without offline_access SHOULD be revoked). It
+	// is not called for a token refused as a replay or for a subject
+	// mismatch (nothing was ended), which the store only detects while
+	// ending the sessions. Its context is the detached one bounded by
+	// StoreTimeout. An error is logged at Error and does not change the
+	// response.
+	Revoke func(ctx context.Context, t *Token, ended []*sessionstore.Session) error
 }
 
 // BackChannelHandler is the relying party's backchannel_logout_uri: an
@@ -99,7 +99,7 @@ type BackChannelHandler struct {
 	storeTimeout time.Duration
 	onLogout     Hook
 	logger       *slog.Logger
-	revoke       func(context.Context, *Token) error
+	revoke       func(context.Context, *Token, []*sessionstore.Session) error
 }
 
 // NewBackChannelHandler validates cfg and returns a handler. It reports
@@ -281,9 +281,9 @@ func (h *BackChannelHandler) end(ctx context.Context, tok *Token) (int, error) {
 		ReceivedAt: receivedAt(h.verifier.now()), IssuedAt: tok.IssuedAt,
 		ExpiresAt: h.verifier.now().Add(h.loginTimeout),
 	})
-	n := 0
+	var ended []*sessionstore.Session
 	if err == nil {
-		n, err = endSessions(ctx, h.store, tok)
+		ended, err = endSessions(ctx, h.store, tok)
 	}
 	if errors.Is(err, sessionstore.ErrSubjectMismatch) {
 		// Refused, and refused tokens are not remembered: a retry is
@@ -292,16 +292,16 @@ func (h *BackChannelHandler) end(ctx context.Context, tok *Token) (int, error) {
 		return 0, &ValidationError{Reason: ReasonSubjectMismatch, Err: err}
 	}
 	if h.revoke != nil {
-		if rerr := h.revoke(ctx, tok); rerr != nil {
+		if rerr := h.revoke(ctx, tok, ended); rerr != nil {
 			h.logger.ErrorContext(ctx, "logout: back-channel revoke hook failed", "error", rerr, "token", tok)
 		}
 	}
 	if err != nil {
 		// Let the OP's retry of this very token through.
 		h.forget(ctx, tok)
-		return n, fmt.Errorf("logout: ending sessions: %w", err)
+		return len(ended), fmt.Errorf("logout: ending sessions: %w", err)
 	}
-	return n, nil
+	return len(ended), nil
 }
 
 // jtiKey is the single-use key of tok.
@@ -331,7 +331,7 @@ func (h *BackChannelHandler) forget(ctx context.Context, tok *Token) {
 // another subject, in one atomic store call (otherwise nothing ends and the
 // error matches [sessionstore.ErrSubjectMismatch]). Without a sid, every
 // session of (iss, sub).
-func endSessions(ctx context.Context, store sessionstore.Store, tok *Token) (int, error) {
+func endSessions(ctx context.Context, store sessionstore.Store, tok *Token) ([]*sessionstore.Session, error) {
 	if tok.SID == "" {
 		return store.DeleteBySubject(ctx, tok.Issuer, tok.Subject)
 	}

@@ -79,23 +79,23 @@ func (s *testStore) hook(ctx context.Context) error {
 	return s.deleteErr
 }
 
-func (s *testStore) DeleteBySID(ctx context.Context, issuer, sid string) (int, error) {
+func (s *testStore) DeleteBySID(ctx context.Context, issuer, sid string) ([]*sessionstore.Session, error) {
 	if err := s.hook(ctx); err != nil {
-		return 0, err
+		return nil, err
 	}
 	return s.Store.DeleteBySID(ctx, issuer, sid)
 }
 
-func (s *testStore) DeleteBySIDAndSubject(ctx context.Context, issuer, sid, sub string) (int, error) {
+func (s *testStore) DeleteBySIDAndSubject(ctx context.Context, issuer, sid, sub string) ([]*sessionstore.Session, error) {
 	if err := s.hook(ctx); err != nil {
-		return 0, err
+		return nil, err
 	}
 	return s.Store.DeleteBySIDAndSubject(ctx, issuer, sid, sub)
 }
 
-func (s *testStore) DeleteBySubject(ctx context.Context, issuer, sub string) (int, error) {
+func (s *testStore) DeleteBySubject(ctx context.Context, issuer, sub string) ([]*sessionstore.Session, error) {
 	if err := s.hook(ctx); err != nil {
-		return 0, err
+		return nil, err
 	}
 	return s.Store.DeleteBySubject(ctx, issuer, sub)
 }
@@ -574,7 +574,7 @@ func TestBackChannelSubjectMismatch(t *testing.T) {
 		Store:    store,
 		OnLogout: events.hook,
 		Logger:   slog.New(slog.DiscardHandler),
-		Revoke:   func(context.Context, *Token) error { revoked++; return nil },
+		Revoke:   func(context.Context, *Token, []*sessionstore.Session) error { revoked++; return nil },
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -663,16 +663,18 @@ type errReader struct{}
 
 func (errReader) Read([]byte) (int, error) { return 0, errors.New("connection reset") }
 
-// TestBackChannelRevoke: the Revoke hook sees the verified token after the
-// sessions ended, and its failure does not change the response.
+// TestBackChannelRevoke: the Revoke hook sees the verified token and the
+// sessions it ended, after they ended, and its failure does not change the
+// response.
 func TestBackChannelRevoke(t *testing.T) {
 	for _, fail := range []bool{false, true} {
 		var got *Token
+		var gotEnded []*sessionstore.Session
 		var storeLenAtRevoke int
 		var f *handlerFixture
 		f = newHandlerFixture(t, nil, func(c *BackChannelConfig) {
-			c.Revoke = func(ctx context.Context, tk *Token) error {
-				got = tk
+			c.Revoke = func(ctx context.Context, tk *Token, ended []*sessionstore.Session) error {
+				got, gotEnded = tk, ended
 				storeLenAtRevoke = len(surviving(t, f.store))
 				if fail {
 					return errors.New("revocation endpoint down")
@@ -684,6 +686,9 @@ func TestBackChannelRevoke(t *testing.T) {
 		checkResponse(t, rec, http.StatusOK)
 		if got == nil || got.SID != "sid-1" || got.Subject != "alice" {
 			t.Errorf("fail=%v: Revoke got %v", fail, got)
+		}
+		if len(gotEnded) != 1 || gotEnded[0].SID != "sid-1" || gotEnded[0].Subject != "alice" {
+			t.Errorf("fail=%v: Revoke got the ended sessions %v, want the one of sid-1", fail, gotEnded)
 		}
 		if storeLenAtRevoke != len(fixtureSessions)-1 {
 			t.Errorf("fail=%v: %d sessions when Revoke ran, want %d", fail, storeLenAtRevoke, len(fixtureSessions)-1)
@@ -702,7 +707,7 @@ func TestBackChannelRevoke(t *testing.T) {
 func TestBackChannelRevokeAfterStoreFailure(t *testing.T) {
 	calls := 0
 	f := newHandlerFixture(t, nil, func(c *BackChannelConfig) {
-		c.Revoke = func(context.Context, *Token) error { calls++; return nil }
+		c.Revoke = func(context.Context, *Token, []*sessionstore.Session) error { calls++; return nil }
 	})
 	f.store.deleteErr = errors.New("store down")
 	checkResponse(t, f.serve(t, bcRequest{}.build(t.Context(), tok{}.mint(t))), http.StatusBadRequest)

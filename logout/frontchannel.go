@@ -375,7 +375,9 @@ func (h *FrontChannelHandler) endBySID(ctx context.Context, w http.ResponseWrite
 	if err != nil {
 		errs = append(errs, fmt.Errorf("logout: front-channel: recording the logout: %w", err))
 	} else {
-		ev.Ended, err = h.store.DeleteBySID(sctx, ev.Issuer, ev.SID)
+		var ended []*sessionstore.Session
+		ended, err = h.store.DeleteBySID(sctx, ev.Issuer, ev.SID)
+		ev.Ended = len(ended)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("logout: front-channel: deleting sessions by sid: %w", err))
 		}
@@ -395,20 +397,15 @@ func (h *FrontChannelHandler) endCookieSession(ctx context.Context, w http.Respo
 		return
 	}
 	var errs []error
-	s, err := h.get(ctx, id)
-	switch {
-	case err == nil:
-		ev.Issuer, ev.SID, ev.Subject = s.Issuer, s.SID, s.Subject
-	case !errors.Is(err, sessionstore.ErrNotFound):
-		errs = append(errs, err)
-	}
 	sctx, cancel := h.storeContext(ctx)
-	n, err := h.store.Delete(sctx, id)
+	s, err := h.store.Delete(sctx, id)
 	cancel()
 	if err != nil {
 		errs = append(errs, fmt.Errorf("logout: front-channel: deleting the cookie's session: %w", err))
 	}
-	ev.Ended = n
+	if s != nil {
+		ev.Issuer, ev.SID, ev.Subject, ev.Ended = s.Issuer, s.SID, s.Subject, 1
+	}
 	// The cookie is cleared even if the store failed: the browser is logged
 	// out locally either way, never the other way round.
 	if h.clearCookie != nil {

@@ -99,12 +99,12 @@ func (s *countingStore) Get(ctx context.Context, id string) (*sessionstore.Sessi
 	return s.fcStore.Get(ctx, id)
 }
 
-func (s *countingStore) Delete(ctx context.Context, id string) (int, error) {
+func (s *countingStore) Delete(ctx context.Context, id string) (*sessionstore.Session, error) {
 	s.calls.Add(1)
 	return s.fcStore.Delete(ctx, id)
 }
 
-func (s *countingStore) DeleteBySID(ctx context.Context, iss, sid string) (int, error) {
+func (s *countingStore) DeleteBySID(ctx context.Context, iss, sid string) ([]*sessionstore.Session, error) {
 	s.calls.Add(1)
 	return s.fcStore.DeleteBySID(ctx, iss, sid)
 }

@@ -53,16 +53,16 @@ func (st *fcStore) Get(ctx context.Context, id string) (*sessionstore.Session, e
 	return st.Store.Get(ctx, id)
 }
 
-func (st *fcStore) Delete(ctx context.Context, id string) (int, error) {
+func (st *fcStore) Delete(ctx context.Context, id string) (*sessionstore.Session, error) {
 	if st.failErr != nil {
-		return 0, st.failErr
+		return nil, st.failErr
 	}
 	return st.Store.Delete(ctx, id)
 }
 
-func (st *fcStore) DeleteBySID(ctx context.Context, issuer, sid string) (int, error) {
+func (st *fcStore) DeleteBySID(ctx context.Context, issuer, sid string) ([]*sessionstore.Session, error) {
 	if st.failErr != nil {
-		return 0, st.failErr
+		return nil, st.failErr
 	}
 	return st.Store.DeleteBySID(ctx, issuer, sid)
 }
