@@ -1,7 +1,6 @@
 package logout
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +11,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/oidc-slo/slo/rp"
 	"github.com/oidc-slo/slo/sessionstore"
 	"github.com/oidc-slo/slo/sessionstore/memstore"
 )
@@ -36,9 +36,8 @@ type BackChannelConfig struct {
 	// [sessionstore.SIDSubjectDeleter] (memstore, redisstore and pgstore
 	// do), a token naming both sid and sub whose sid has a live session of
 	// another subject is refused with 400 ([ReasonSubjectMismatch]) and
-	// ends nothing (SPEC-CHECKLIST B-28). A store without it gets
-	// DeleteBySID for such a token: the sid's sessions end whatever their
-	// subject, and B-28 is not enforced.
+	// ends nothing. A store without it gets DeleteBySID for such a token:
+	// the sid's sessions end whatever their subject.
 	Store sessionstore.Store
 	// SingleUse remembers the jti of every accepted token (namespace
 	// [sessionstore.LogoutTokens]), so that a token is accepted once.
@@ -74,17 +73,17 @@ type BackChannelConfig struct {
 	// reason), store and cache failures at Error, successes at Info. Nil
 	// means slog.Default(). Tokens are never logged.
 	Logger *slog.Logger
-	// Revoke, if set, is called with the verified token after the replay
-	// check and after the store was asked to end the sessions (whether or
-	// not that succeeded), for example to revoke the refresh tokens the
-	// application keeps for that user at the OP (RFC 7009; Back-Channel
-	// Logout §2.7 says refresh tokens issued without offline_access SHOULD
-	// be revoked). It is not called for a token refused as a replay or for
-	// a subject mismatch (B-28: nothing is destroyed), which the store
-	// only detects while ending the sessions. Its context is the detached
-	// one bounded by StoreTimeout. An error is logged at Error and does not
-	// change the response.
-	Revoke func(ctx context.Context, t *Token) error
+	// Revoke, if set, is called with the verified token and the sessions
+	// it ended, after the replay check and after the store was asked to
+	// end them (whether or not that succeeded), for example to revoke their
+	// refresh tokens at the OP (RFC 7009; Back-Channel Logout §2.7 says
+	// refresh tokens issued without offline_access SHOULD be revoked). It
+	// is not called for a token refused as a replay or for a subject
+	// mismatch (nothing was ended), which the store only detects while
+	// ending the sessions. Its context is the detached one bounded by
+	// StoreTimeout. An error is logged at Error and does not change the
+	// response.
+	Revoke func(ctx context.Context, t *Token, ended []*sessionstore.Session) error
 }
 
 // BackChannelHandler is the relying party's backchannel_logout_uri: an
@@ -100,7 +99,7 @@ type BackChannelHandler struct {
 	storeTimeout time.Duration
 	onLogout     Hook
 	logger       *slog.Logger
-	revoke       func(context.Context, *Token) error
+	revoke       func(context.Context, *Token, []*sessionstore.Session) error
 }
 
 // NewBackChannelHandler validates cfg and returns a handler. It reports
@@ -158,16 +157,8 @@ func NewBackChannelHandler(cfg BackChannelConfig) (*BackChannelHandler, error) {
 // formContentType is the only media type a back-channel request may have.
 const formContentType = "application/x-www-form-urlencoded"
 
-// ServeHTTP handles one back-channel logout request. It answers exactly 200
-// with an empty body when the token is valid and its sessions were ended
-// (or were already gone), 400 with an OAuth-style JSON error when the
-// request or token is invalid or the sessions could not be ended, 405 (with
-// Allow: POST) for other methods and 413 for a body over the limit. Every
-// response carries Cache-Control: no-store.
-//
-// Only the body is read: a logout_token in the query string is ignored (and
-// so is missing). Unknown parameters are ignored; a logout_token given more
-// than once is refused.
+// ServeHTTP handles one back-channel logout request, answering as the
+// package documentation describes.
 func (h *BackChannelHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hdr := w.Header()
 	hdr["Cache-Control"] = []string{"no-store"}
@@ -189,7 +180,7 @@ func (h *BackChannelHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	tok, err := h.verifier.Verify(ctx, raw)
 	if err != nil {
 		ev.Err = err
-		h.logger.WarnContext(ctx, "logout: back-channel logout token refused", "reason", reasonOf(err), "error", err)
+		h.logRefusal(ctx, err)
 		h.finish(ctx, w, ev)
 		return
 	}
@@ -249,66 +240,24 @@ func readBody(r io.Reader, contentLength int64) ([]byte, error) {
 }
 
 // logoutTokenParam returns the single logout_token of a form-encoded body,
-// or why there is none. Like url.ParseQuery it splits on "&" only and
-// refuses a ";" anywhere; unlike it, it does not build a map or unescape
-// the parameters it ignores.
+// or why there is none. A body that url.ParseQuery finds malformed (a bad
+// percent-escape or a ";" separator) is refused as a whole: with a pair
+// skipped, a repeated logout_token could go unnoticed.
 func logoutTokenParam(body []byte) (string, string) {
-	var tok string
-	found := false
-	for len(body) > 0 {
-		var part []byte
-		part, body, _ = bytes.Cut(body, ampersand)
-		if bytes.IndexByte(part, ';') >= 0 {
-			return "", "malformed form body"
-		}
-		k, v, _ := bytes.Cut(part, equals)
-		if !isLogoutTokenKey(k) {
-			continue
-		}
-		if found {
-			return "", "logout_token repeated"
-		}
-		found = true
-		if !needsUnescape(v) {
-			tok = string(v) // the usual case: base64url and dots need no escaping
-			continue
-		}
-		var err error
-		if tok, err = url.QueryUnescape(string(v)); err != nil {
-			return "", "malformed logout_token"
-		}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return "", "malformed form body"
 	}
-	switch {
-	case !found:
+	switch toks := form["logout_token"]; {
+	case len(toks) == 0:
 		return "", "logout_token missing"
-	case tok == "":
+	case len(toks) > 1:
+		return "", "logout_token repeated"
+	case toks[0] == "":
 		return "", "logout_token empty"
 	default:
-		return tok, ""
+		return toks[0], ""
 	}
-}
-
-// needsUnescape reports whether a form key or value has escapes.
-func needsUnescape(b []byte) bool {
-	return bytes.IndexByte(b, '%') >= 0 || bytes.IndexByte(b, '+') >= 0
-}
-
-var (
-	ampersand = []byte("&")
-	equals    = []byte("=")
-)
-
-// isLogoutTokenKey reports whether the form key k, once unescaped, is
-// "logout_token".
-func isLogoutTokenKey(k []byte) bool {
-	if string(k) == "logout_token" {
-		return true
-	}
-	if !needsUnescape(k) {
-		return false
-	}
-	s, err := url.QueryUnescape(string(k))
-	return err == nil && s == "logout_token"
 }
 
 // end does everything after a valid token: the replay check, recording
@@ -332,9 +281,9 @@ func (h *BackChannelHandler) end(ctx context.Context, tok *Token) (int, error) {
 		ReceivedAt: receivedAt(h.verifier.now()), IssuedAt: tok.IssuedAt,
 		ExpiresAt: h.verifier.now().Add(h.loginTimeout),
 	})
-	n := 0
+	var ended []*sessionstore.Session
 	if err == nil {
-		n, err = endSessions(ctx, h.store, tok)
+		ended, err = endSessions(ctx, h.store, tok)
 	}
 	if errors.Is(err, sessionstore.ErrSubjectMismatch) {
 		// Refused, and refused tokens are not remembered: a retry is
@@ -343,16 +292,16 @@ func (h *BackChannelHandler) end(ctx context.Context, tok *Token) (int, error) {
 		return 0, &ValidationError{Reason: ReasonSubjectMismatch, Err: err}
 	}
 	if h.revoke != nil {
-		if rerr := h.revoke(ctx, tok); rerr != nil {
+		if rerr := h.revoke(ctx, tok, ended); rerr != nil {
 			h.logger.ErrorContext(ctx, "logout: back-channel revoke hook failed", "error", rerr, "token", tok)
 		}
 	}
 	if err != nil {
 		// Let the OP's retry of this very token through.
 		h.forget(ctx, tok)
-		return n, fmt.Errorf("logout: ending sessions: %w", err)
+		return len(ended), fmt.Errorf("logout: ending sessions: %w", err)
 	}
-	return n, nil
+	return len(ended), nil
 }
 
 // jtiKey is the single-use key of tok.
@@ -382,7 +331,7 @@ func (h *BackChannelHandler) forget(ctx context.Context, tok *Token) {
 // another subject, in one atomic store call (otherwise nothing ends and the
 // error matches [sessionstore.ErrSubjectMismatch]). Without a sid, every
 // session of (iss, sub).
-func endSessions(ctx context.Context, store sessionstore.Store, tok *Token) (int, error) {
+func endSessions(ctx context.Context, store sessionstore.Store, tok *Token) ([]*sessionstore.Session, error) {
 	if tok.SID == "" {
 		return store.DeleteBySubject(ctx, tok.Issuer, tok.Subject)
 	}
@@ -411,6 +360,25 @@ func (h *BackChannelHandler) finish(ctx context.Context, w http.ResponseWriter, 
 	writeError(w, http.StatusBadRequest)
 }
 
+// logRefusal logs why a token was refused: at Warn, except where the
+// refusal is the relying party's setup rather than the token (a missing exp
+// that the OP will keep sending, the OP's keys not known yet), at Error,
+// naming what to do.
+func (h *BackChannelHandler) logRefusal(ctx context.Context, err error) {
+	switch {
+	case reasonOf(err) == ReasonMissingExp:
+		h.logger.ErrorContext(ctx, "logout: back-channel logout token refused: it has no exp claim, as OPs built to the "+
+			"pre-2023 text of Back-Channel Logout send them (Ory Hydra, Keycloak before 23.0.4, node oidc-provider 6.x); "+
+			"to accept such tokens set VerifierConfig.AllowMissingExp (middleware.Config.Verifier.AllowMissingExp)",
+			"reason", ReasonMissingExp, "error", err)
+	case errors.Is(err, rp.ErrOPUnavailable):
+		h.logger.ErrorContext(ctx, "logout: back-channel logout token refused: the OP's keys are not known yet (discovery has not succeeded); the OP will retry",
+			"reason", reasonOf(err), "error", err)
+	default:
+		h.logger.WarnContext(ctx, "logout: back-channel logout token refused", "reason", reasonOf(err), "error", err)
+	}
+}
+
 // refuse logs and answers a request refused before its token was looked at.
 func (h *BackChannelHandler) refuse(ctx context.Context, w http.ResponseWriter, status int, msg string, attrs ...any) {
 	h.logger.WarnContext(ctx, "logout: back-channel request refused: "+msg, attrs...)
@@ -428,7 +396,7 @@ func writeError(w http.ResponseWriter, status int) {
 }
 
 // reasonOf returns the ValidationError reason in err, or "".
-func reasonOf(err error) string {
+func reasonOf(err error) Reason {
 	var ve *ValidationError
 	if errors.As(err, &ve) {
 		return ve.Reason

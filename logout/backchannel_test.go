@@ -79,23 +79,23 @@ func (s *testStore) hook(ctx context.Context) error {
 	return s.deleteErr
 }
 
-func (s *testStore) DeleteBySID(ctx context.Context, issuer, sid string) (int, error) {
+func (s *testStore) DeleteBySID(ctx context.Context, issuer, sid string) ([]*sessionstore.Session, error) {
 	if err := s.hook(ctx); err != nil {
-		return 0, err
+		return nil, err
 	}
 	return s.Store.DeleteBySID(ctx, issuer, sid)
 }
 
-func (s *testStore) DeleteBySIDAndSubject(ctx context.Context, issuer, sid, sub string) (int, error) {
+func (s *testStore) DeleteBySIDAndSubject(ctx context.Context, issuer, sid, sub string) ([]*sessionstore.Session, error) {
 	if err := s.hook(ctx); err != nil {
-		return 0, err
+		return nil, err
 	}
 	return s.Store.DeleteBySIDAndSubject(ctx, issuer, sid, sub)
 }
 
-func (s *testStore) DeleteBySubject(ctx context.Context, issuer, sub string) (int, error) {
+func (s *testStore) DeleteBySubject(ctx context.Context, issuer, sub string) ([]*sessionstore.Session, error) {
 	if err := s.hook(ctx); err != nil {
-		return 0, err
+		return nil, err
 	}
 	return s.Store.DeleteBySubject(ctx, issuer, sub)
 }
@@ -270,7 +270,7 @@ func TestBackChannel(t *testing.T) {
 		smod     func(*testStore)
 		status   int
 		survive  []string
-		reason   string // ValidationError reason in the event, if any
+		reason   Reason // ValidationError reason in the event, if any
 		noEvent  bool   // refused before the token was looked at
 		storeErr bool   // event carries a non-validation error
 	}{
@@ -303,7 +303,11 @@ func TestBackChannel(t *testing.T) {
 		{name: "B-8 query only", token: tok{}.mint, req: bcRequest{body: "x=1", query: "logout_token={{T}}"}, status: 400, survive: all, noEvent: true},
 		{name: "B-8 malformed logout_token", token: tok{}.mint, req: bcRequest{body: "logout_token=%zz{{T}}"}, status: 400, survive: all, noEvent: true},
 		{name: "B-8 semicolon separator", token: tok{}.mint, req: bcRequest{body: "a=1;logout_token={{T}}"}, status: 400, survive: all, noEvent: true},
-		{name: "B-4 malformed unknown parameter ignored", token: tok{}.mint, req: bcRequest{body: "%zz=%zz&logout_token={{T}}"}, status: 200, survive: without("a-alice-1")},
+		// A pair url.ParseQuery cannot decode makes the whole body malformed:
+		// skipping it could hide a second logout_token (B-9).
+		{name: "B-8 malformed unknown parameter", token: tok{}.mint, req: bcRequest{body: "%zz=%zz&logout_token={{T}}"}, status: 400, survive: all, noEvent: true},
+		{name: "B-9 twice, second malformed", token: tok{}.mint, req: bcRequest{body: "logout_token={{T}}&logout_token=%zz"}, status: 400, survive: all, noEvent: true},
+		{name: "B-8 semicolon after the token", token: tok{}.mint, req: bcRequest{body: "logout_token={{T}}&a=1;b=2"}, status: 400, survive: all, noEvent: true},
 		{name: "B-9 twice, escaped name", token: tok{}.mint, req: bcRequest{body: "logout_token={{T}}&logout%5Ftoken={{T}}"}, status: 400, survive: all, noEvent: true},
 		{name: "B-4 escaped name", token: tok{}.mint, req: bcRequest{body: "logout%5Ftoken={{T}}"}, status: 200, survive: without("a-alice-1")},
 		{name: "B-9 twice", token: tok{}.mint, req: bcRequest{body: "logout_token={{T}}&logout_token={{T}}"}, status: 400, survive: all, noEvent: true},
@@ -365,6 +369,9 @@ func TestBackChannel(t *testing.T) {
 		{name: "B-31 valid JWE", token: func(t testing.TB) string {
 			return encrypt(t, tok{}.mint(t), &k.rsaEnc.PublicKey, map[string]any{"iss": issA})
 		}, vmod: encrypted, status: 200, survive: without("a-alice-1")},
+		{name: "B-35 JWE from OP B without iss header, key shared with OP A", token: func(t testing.TB) string {
+			return encrypt(t, bToken(t), &k.rsaEnc.PublicKey, nil)
+		}, vmod: sharedDecryption, status: 200, survive: without("b-alice-1")},
 		{name: "B-32 unencrypted, encryption registered", token: tok{}.mint, vmod: encrypted, status: 400, survive: all, reason: ReasonEncryptionRequired},
 		{name: "B-33 store fails", token: tok{}.mint, smod: func(s *testStore) { s.deleteErr = errors.New("disk on fire") }, status: 400, survive: all, storeErr: true},
 		{name: "B-33 store fails, sub only", token: subOnly, smod: func(s *testStore) { s.deleteErr = errors.New("disk on fire") }, status: 400, survive: all, storeErr: true},
@@ -431,10 +438,12 @@ func TestBackChannel(t *testing.T) {
 				t.Errorf("no Info log for success: %s", logs)
 			case tc.storeErr && !strings.Contains(logs, `"level":"ERROR"`):
 				t.Errorf("no Error log for failure: %s", logs)
-			case tc.status != http.StatusOK && !tc.storeErr && !strings.Contains(logs, `"level":"WARN"`):
+			case tc.reason == ReasonMissingExp && !strings.Contains(logs, `"level":"ERROR"`):
+				t.Errorf("no Error log for a missing exp: %s", logs)
+			case tc.status != http.StatusOK && !tc.storeErr && tc.reason != ReasonMissingExp && !strings.Contains(logs, `"level":"WARN"`):
 				t.Errorf("no Warn log for rejection: %s", logs)
 			}
-			if tc.reason != "" && !strings.Contains(logs, `"reason":"`+tc.reason+`"`) {
+			if tc.reason != "" && !strings.Contains(logs, `"reason":"`+string(tc.reason)+`"`) {
 				t.Errorf("logs lack reason %q: %s", tc.reason, logs)
 			}
 		})
@@ -456,7 +465,7 @@ func TestBackChannelReplay(t *testing.T) {
 		name   string
 		token  string
 		status int
-		reason string
+		reason Reason
 	}{
 		{"first", tokA, 200, ""},
 		{"replayed", tokA, 400, ReasonReplayed},
@@ -565,7 +574,7 @@ func TestBackChannelSubjectMismatch(t *testing.T) {
 		Store:    store,
 		OnLogout: events.hook,
 		Logger:   slog.New(slog.DiscardHandler),
-		Revoke:   func(context.Context, *Token) error { revoked++; return nil },
+		Revoke:   func(context.Context, *Token, []*sessionstore.Session) error { revoked++; return nil },
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -654,16 +663,18 @@ type errReader struct{}
 
 func (errReader) Read([]byte) (int, error) { return 0, errors.New("connection reset") }
 
-// TestBackChannelRevoke: the Revoke hook sees the verified token after the
-// sessions ended, and its failure does not change the response.
+// TestBackChannelRevoke: the Revoke hook sees the verified token and the
+// sessions it ended, after they ended, and its failure does not change the
+// response.
 func TestBackChannelRevoke(t *testing.T) {
 	for _, fail := range []bool{false, true} {
 		var got *Token
+		var gotEnded []*sessionstore.Session
 		var storeLenAtRevoke int
 		var f *handlerFixture
 		f = newHandlerFixture(t, nil, func(c *BackChannelConfig) {
-			c.Revoke = func(ctx context.Context, tk *Token) error {
-				got = tk
+			c.Revoke = func(ctx context.Context, tk *Token, ended []*sessionstore.Session) error {
+				got, gotEnded = tk, ended
 				storeLenAtRevoke = len(surviving(t, f.store))
 				if fail {
 					return errors.New("revocation endpoint down")
@@ -675,6 +686,9 @@ func TestBackChannelRevoke(t *testing.T) {
 		checkResponse(t, rec, http.StatusOK)
 		if got == nil || got.SID != "sid-1" || got.Subject != "alice" {
 			t.Errorf("fail=%v: Revoke got %v", fail, got)
+		}
+		if len(gotEnded) != 1 || gotEnded[0].SID != "sid-1" || gotEnded[0].Subject != "alice" {
+			t.Errorf("fail=%v: Revoke got the ended sessions %v, want the one of sid-1", fail, gotEnded)
 		}
 		if storeLenAtRevoke != len(fixtureSessions)-1 {
 			t.Errorf("fail=%v: %d sessions when Revoke ran, want %d", fail, storeLenAtRevoke, len(fixtureSessions)-1)
@@ -693,7 +707,7 @@ func TestBackChannelRevoke(t *testing.T) {
 func TestBackChannelRevokeAfterStoreFailure(t *testing.T) {
 	calls := 0
 	f := newHandlerFixture(t, nil, func(c *BackChannelConfig) {
-		c.Revoke = func(context.Context, *Token) error { calls++; return nil }
+		c.Revoke = func(context.Context, *Token, []*sessionstore.Session) error { calls++; return nil }
 	})
 	f.store.deleteErr = errors.New("store down")
 	checkResponse(t, f.serve(t, bcRequest{}.build(t.Context(), tok{}.mint(t))), http.StatusBadRequest)
@@ -767,4 +781,26 @@ func FuzzBackChannelRequest(f *testing.F) {
 			t.Fatalf("%d sessions survive, want %d", n, len(fixtureSessions))
 		}
 	})
+}
+
+// TestMissingExpLogsTheSetting: a token without exp, refused by default,
+// is logged at Error with the setting that accepts it, so that an operator
+// of an OP like Ory Hydra finds it; other refusals stay at Warn.
+func TestMissingExpLogsTheSetting(t *testing.T) {
+	f := newHandlerFixture(t, nil, nil)
+	claims := validClaims(issA, clientA)
+	delete(claims, "exp")
+	rec := f.serve(t, bcRequest{}.build(t.Context(), tok{claims: claims}.mint(t)))
+	checkResponse(t, rec, http.StatusBadRequest)
+	logs := f.logs.String()
+	if !strings.Contains(logs, `"level":"ERROR"`) || !strings.Contains(logs, "AllowMissingExp") || !strings.Contains(logs, "missing_exp") {
+		t.Fatalf("refusal of a token without exp not logged at Error with the setting: %s", logs)
+	}
+
+	f = newHandlerFixture(t, nil, nil)
+	claims = validClaims(issA, "someone-else")
+	f.serve(t, bcRequest{}.build(t.Context(), tok{claims: claims}.mint(t)))
+	if logs := f.logs.String(); strings.Contains(logs, `"level":"ERROR"`) || !strings.Contains(logs, `"level":"WARN"`) {
+		t.Fatalf("a wrong aud is logged: %s", logs)
+	}
 }

@@ -2,79 +2,83 @@ package logout
 
 import "errors"
 
-// Reasons reported in [ValidationError.Reason]. They are stable: callers may
-// branch on them, count them in metrics and alert on them.
+// Reason says why a logout token was refused. The values are stable:
+// callers may branch on them, count them in metrics and alert on them.
+type Reason string
+
+// The reasons reported in [ValidationError.Reason].
 const (
 	// ReasonMalformed: the token is not a well-formed compact JWS or JWE, its
-	// header or payload is not a JSON object, its payload repeats a claim
-	// name, or a claim has the wrong JSON type or an out-of-range number.
-	ReasonMalformed = "malformed"
+	// header or payload is not a JSON object, a claim the verifier reads is
+	// repeated, has a case- or Unicode-folded alias or is not valid UTF-8,
+	// or a claim has the wrong JSON type or an out-of-range number.
+	ReasonMalformed Reason = "malformed"
 	// ReasonTooLarge: the token is longer than the verifier accepts.
-	ReasonTooLarge = "too_large"
+	ReasonTooLarge Reason = "too_large"
 	// ReasonDecryption: the token is a JWE that the provider has no keys for
 	// or that does not decrypt, or its plaintext is not a JWS.
-	ReasonDecryption = "decryption_failed"
+	ReasonDecryption Reason = "decryption_failed"
 	// ReasonEncryptionRequired: the provider requires encrypted logout
 	// tokens (ID token encryption was registered) and this one is not.
-	ReasonEncryptionRequired = "encryption_required"
+	ReasonEncryptionRequired Reason = "encryption_required"
 	// ReasonAlgNone: the JWS uses the "none" algorithm, in any spelling.
-	ReasonAlgNone = "alg_none"
+	ReasonAlgNone Reason = "alg_none"
 	// ReasonAlgNotAllowed: the JWS algorithm is not one the issuer's
 	// provider is pinned to.
-	ReasonAlgNotAllowed = "alg_not_allowed"
+	ReasonAlgNotAllowed Reason = "alg_not_allowed"
 	// ReasonCrit: the JWS header has a "crit" parameter. No extension is
 	// understood, so every critical one is unsupported (RFC 7515 §4.1.11).
-	ReasonCrit = "crit_unsupported"
+	ReasonCrit Reason = "crit_unsupported"
 	// ReasonTyp: the JWS "typ" header is refused by the [TypPolicy].
-	ReasonTyp = "bad_typ"
+	ReasonTyp Reason = "bad_typ"
 	// ReasonUnknownIssuer: "iss" is missing, not a string, or not the exact
 	// issuer of a configured provider.
-	ReasonUnknownIssuer = "unknown_issuer"
+	ReasonUnknownIssuer Reason = "unknown_issuer"
 	// ReasonBadSignature: the signature does not verify under the issuer's
 	// published keys (including an unknown kid after one JWKS refresh).
-	ReasonBadSignature = "bad_signature"
+	ReasonBadSignature Reason = "bad_signature"
 	// ReasonAudience: "aud" is missing, does not contain the provider's
 	// client_id, or contains another (untrusted) audience.
-	ReasonAudience = "bad_audience"
+	ReasonAudience Reason = "bad_audience"
 	// ReasonAZP: "azp" is present and is not the provider's client_id.
-	ReasonAZP = "bad_azp"
+	ReasonAZP Reason = "bad_azp"
 	// ReasonIAT: "iat" is missing or not a number.
-	ReasonIAT = "bad_iat"
+	ReasonIAT Reason = "bad_iat"
 	// ReasonIssuedInFuture: "iat" is later than now plus the clock skew.
-	ReasonIssuedInFuture = "iat_in_future"
+	ReasonIssuedInFuture Reason = "iat_in_future"
 	// ReasonTooOld: "iat" is older than the verifier's MaxAge (plus skew).
-	ReasonTooOld = "too_old"
+	ReasonTooOld Reason = "too_old"
 	// ReasonMissingExp: "exp" is absent and the pre-errata compatibility
 	// mode is off.
-	ReasonMissingExp = "missing_exp"
+	ReasonMissingExp Reason = "missing_exp"
 	// ReasonExpired: now is at or after "exp" plus the clock skew.
-	ReasonExpired = "expired"
+	ReasonExpired Reason = "expired"
 	// ReasonNotYetValid: "nbf" is later than now plus the clock skew.
-	ReasonNotYetValid = "not_yet_valid"
+	ReasonNotYetValid Reason = "not_yet_valid"
 	// ReasonSubject: neither "sub" nor "sid" is present, or one of them is
 	// present but empty or not a string.
-	ReasonSubject = "bad_sub_sid"
+	ReasonSubject Reason = "bad_sub_sid"
 	// ReasonEvents: "events" is missing, is not an object, lacks the
 	// back-channel logout member, or that member is not an object.
-	ReasonEvents = "bad_events"
+	ReasonEvents Reason = "bad_events"
 	// ReasonNonce: a "nonce" claim is present (with any value, even null).
-	ReasonNonce = "nonce_present"
+	ReasonNonce Reason = "nonce_present"
 	// ReasonJTI: "jti" is missing, empty or not a string.
-	ReasonJTI = "bad_jti"
+	ReasonJTI Reason = "bad_jti"
 	// ReasonReplayed: the (iss, jti) pair was already accepted and has not
 	// yet expired.
-	ReasonReplayed = "replayed"
+	ReasonReplayed Reason = "replayed"
 	// ReasonSubjectMismatch: the token names both sid and sub, and the
 	// sid's sessions belong to another subject.
-	ReasonSubjectMismatch = "subject_mismatch"
+	ReasonSubjectMismatch Reason = "subject_mismatch"
 )
 
 // ValidationError reports why a logout token was refused. Use [errors.As] to
 // get it from an error returned by [Verifier.Verify] or carried in an
 // [Event]. Its message never contains the token.
 type ValidationError struct {
-	// Reason is one of the Reason constants, e.g. [ReasonExpired].
-	Reason string
+	// Reason is why, e.g. [ReasonExpired].
+	Reason Reason
 	// Err is the underlying cause, if any. It never holds the token either.
 	Err error
 }
@@ -82,9 +86,9 @@ type ValidationError struct {
 // Error implements error.
 func (e *ValidationError) Error() string {
 	if e.Err == nil {
-		return "logout: invalid logout token: " + e.Reason
+		return "logout: invalid logout token: " + string(e.Reason)
 	}
-	return "logout: invalid logout token: " + e.Reason + ": " + e.Err.Error()
+	return "logout: invalid logout token: " + string(e.Reason) + ": " + e.Err.Error()
 }
 
 // Unwrap returns the underlying cause.
@@ -92,7 +96,7 @@ func (e *ValidationError) Unwrap() error { return e.Err }
 
 // invalid returns a *ValidationError with the given reason and a short,
 // token-free detail.
-func invalid(reason, detail string) error {
+func invalid(reason Reason, detail string) error {
 	if detail == "" {
 		return &ValidationError{Reason: reason}
 	}
@@ -102,6 +106,6 @@ func invalid(reason, detail string) error {
 // invalidErr returns a *ValidationError wrapping err. err must not contain
 // the token (go-jose's and encoding/json's errors do not quote their input
 // beyond a header value, which is not secret).
-func invalidErr(reason string, err error) error {
+func invalidErr(reason Reason, err error) error {
 	return &ValidationError{Reason: reason, Err: err}
 }

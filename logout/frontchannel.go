@@ -64,7 +64,7 @@ type FrontChannelConfig struct {
 	FrameAncestors []string
 
 	// KeepStorage leaves HTML5 storage alone. By default (false) the page
-	// shown after sessions were ended carries a small inline script, allowed
+	// every accepted request gets carries a small inline script, allowed
 	// by its CSP hash, that clears localStorage and sessionStorage of the
 	// relying party's origin, as Front-Channel Logout 1.0 §2 asks. Browsers
 	// that partition storage by top-level site give a cross-site iframe only
@@ -98,47 +98,9 @@ type FrontChannelConfig struct {
 }
 
 // FrontChannelHandler serves a relying party's frontchannel_logout_uri
-// (OpenID Connect Front-Channel Logout 1.0): the OP's logout page loads it in
-// an iframe with GET, usually with iss and sid query parameters, and the
-// handler ends the sessions of that OP session.
-//
-// Its answers (SPEC-CHECKLIST part 3B):
-//
-//   - GET or HEAD (HEAD acts exactly as GET) with iss and sid: iss must equal
-//     a trusted issuer, else 400 and nothing ended. The sessions of (iss,
-//     sid) are found and deleted in the Store, never through the cookie; 200
-//     even when there were none (an already logged-out session counts as
-//     logged out, and a sid that never existed cannot be told apart from
-//     one, so a wrong sid also gets 200 and ends nothing). The cookie that
-//     came with the request is cleared only if its session was one of them:
-//     a request never ends a session of another (iss, sid).
-//   - Only one of iss and sid, either of them repeated, an empty one, or a
-//     query that does not parse: 400, nothing ended.
-//   - Neither iss nor sid: 400 and nothing ended, unless AllowCookieLogout
-//     is set; then the cookie's session (if a cookie came) is ended and the
-//     cookie cleared, 200, unless the browser says the request is not
-//     framed (Sec-Fetch-Dest other than iframe or frame): 400.
-//   - Another method: 405 with Allow: GET, HEAD.
-//   - A Store failure: 500 and an Error log. The spec defines no failure
-//     status, and the OP's iframe cannot act on one; 500 keeps the failure
-//     visible in access logs and to monitoring.
-//
-// Every answer is a small fixed HTML page that never reflects the request,
-// with Cache-Control: no-cache, no-store, Pragma: no-cache and a
-// Content-Security-Policy of default-src 'none' whose frame-ancestors lists
-// the trusted OP origins; it never sends X-Frame-Options, which would stop
-// the OP from framing it. Requests are validated before the Store is
-// consulted, and each request emits exactly one [Event] (channel
-// [ChannelFrontChannel]); a refused request's Err wraps
-// [ErrFrontChannelRefused], a store failure's wraps the store's error.
-//
-// Logout CSRF: any site can frame the URI. With iss and sid it ends
-// something only when it knows the OP's sid. Without them it ends nothing,
-// unless AllowCookieLogout is set; then it ends the cookie's session only
-// when the browser sends the cookie in a cross-site iframe, which
-// SameSite=Lax and SameSite=Strict cookies prevent, and a top-level
-// cross-site navigation (which does carry Lax cookies) is refused by its
-// Sec-Fetch-Dest.
+// (OpenID Connect Front-Channel Logout 1.0): the OP's logout page loads it
+// in an iframe, usually with iss and sid, and it ends the sessions of that OP
+// session. The package documentation lists its answers.
 type FrontChannelHandler struct {
 	issuers       []string
 	store         sessionstore.Store
@@ -288,7 +250,8 @@ func frontChannelCheckAncestor(a string) error {
 	return nil
 }
 
-// ServeHTTP handles one front-channel logout request.
+// ServeHTTP handles one front-channel logout request, answering as the
+// package documentation describes.
 func (h *FrontChannelHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	hdr := w.Header()
@@ -314,11 +277,18 @@ func (h *FrontChannelHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) 
 		h.refuse(ctx, w, r, http.StatusBadRequest, frontChannelPageRefused, ev)
 		return
 	}
+	// HEAD is safe (RFC 9110 §9.3.2): it is validated and answered like
+	// GET, but it ends, records and emits nothing.
+	head := r.Method == http.MethodHead
 	if named {
 		if !slices.Contains(h.issuers, iss) {
 			ev.Issuer, ev.SID = frontChannelClip(iss), frontChannelClip(sid)
 			ev.Err = fmt.Errorf("%w: untrusted iss", ErrFrontChannelRefused)
 			h.refuse(ctx, w, r, http.StatusBadRequest, frontChannelPageRefused, ev)
+			return
+		}
+		if head {
+			h.writeDone(w, r)
 			return
 		}
 		ev.Issuer, ev.SID = iss, sid
@@ -336,6 +306,10 @@ func (h *FrontChannelHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) 
 		// drive-by logout through the cookie path: refuse it.
 		ev.Err = fmt.Errorf("%w: a cookie-only logout must be framed (Sec-Fetch-Dest %q)", ErrFrontChannelRefused, d)
 		h.refuse(ctx, w, r, http.StatusBadRequest, frontChannelPageRefused, ev)
+		return
+	}
+	if head {
+		h.writeDone(w, r)
 		return
 	}
 	h.endCookieSession(ctx, w, r, ev)
@@ -401,7 +375,9 @@ func (h *FrontChannelHandler) endBySID(ctx context.Context, w http.ResponseWrite
 	if err != nil {
 		errs = append(errs, fmt.Errorf("logout: front-channel: recording the logout: %w", err))
 	} else {
-		ev.Ended, err = h.store.DeleteBySID(sctx, ev.Issuer, ev.SID)
+		var ended []*sessionstore.Session
+		ended, err = h.store.DeleteBySID(sctx, ev.Issuer, ev.SID)
+		ev.Ended = len(ended)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("logout: front-channel: deleting sessions by sid: %w", err))
 		}
@@ -421,20 +397,15 @@ func (h *FrontChannelHandler) endCookieSession(ctx context.Context, w http.Respo
 		return
 	}
 	var errs []error
-	s, err := h.get(ctx, id)
-	switch {
-	case err == nil:
-		ev.Issuer, ev.SID, ev.Subject = s.Issuer, s.SID, s.Subject
-	case !errors.Is(err, sessionstore.ErrNotFound):
-		errs = append(errs, err)
-	}
 	sctx, cancel := h.storeContext(ctx)
-	n, err := h.store.Delete(sctx, id)
+	s, err := h.store.Delete(sctx, id)
 	cancel()
 	if err != nil {
 		errs = append(errs, fmt.Errorf("logout: front-channel: deleting the cookie's session: %w", err))
 	}
-	ev.Ended = n
+	if s != nil {
+		ev.Issuer, ev.SID, ev.Subject, ev.Ended = s.Issuer, s.SID, s.Subject, 1
+	}
 	// The cookie is cleared even if the store failed: the browser is logged
 	// out locally either way, never the other way round.
 	if h.clearCookie != nil {
@@ -479,18 +450,28 @@ func (h *FrontChannelHandler) finish(ctx context.Context, w http.ResponseWriter,
 	}
 	h.logger.InfoContext(ctx, "logout: front-channel logout", "event", ev)
 	h.onLogout.Emit(ctx, ev)
-	page := frontChannelPageDone
-	if ev.Ended > 0 && !h.keepStorage {
-		page = frontChannelPageScript
-		w.Header().Set("Content-Security-Policy", h.cspScript)
-	}
-	h.write(w, r, http.StatusOK, page)
+	h.writeDone(w, r)
 }
 
-// refuse answers a request that ends nothing.
+// writeDone writes the answer to every valid request: the same page
+// whether or not sessions were ended, so that it tells a framing page
+// nothing about them; it clears storage unless KeepStorage.
+func (h *FrontChannelHandler) writeDone(w http.ResponseWriter, r *http.Request) {
+	if h.keepStorage {
+		h.write(w, r, http.StatusOK, frontChannelPageDone)
+		return
+	}
+	w.Header().Set("Content-Security-Policy", h.cspScript)
+	h.write(w, r, http.StatusOK, frontChannelPageScript)
+}
+
+// refuse answers a request that ends nothing. A refused HEAD is only
+// answered: it was never a logout.
 func (h *FrontChannelHandler) refuse(ctx context.Context, w http.ResponseWriter, r *http.Request, status int, page string, ev Event) {
-	h.logger.WarnContext(ctx, "logout: front-channel request refused", "event", ev)
-	h.onLogout.Emit(ctx, ev)
+	if r.Method != http.MethodHead {
+		h.logger.WarnContext(ctx, "logout: front-channel request refused", "event", ev)
+		h.onLogout.Emit(ctx, ev)
+	}
 	h.write(w, r, status, page)
 }
 

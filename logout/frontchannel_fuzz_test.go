@@ -55,30 +55,36 @@ func FuzzFrontChannelQuery(f *testing.F) {
 		"iss=%zz&sid=S1",
 		"tenant=1&" + fcQuery(fcIssuer, "S1") + "#frag",
 	} {
-		f.Add(seed, true, false)
-		f.Add(seed, false, true)
+		f.Add(seed, true, false, false)
+		f.Add(seed, false, true, false)
+		f.Add(seed, true, false, true)
 	}
 
-	// The pages the handler can answer with, learnt from known requests.
-	pages := map[string]bool{}
-	for _, q := range []string{"", "iss=x", fcQuery(fcIssuer, "S1")} {
+	// The two pages the handler answers with (F-10: every accepted request
+	// gets the same one), learnt from known requests.
+	page := func(q string) string {
 		h, _ := newFCHandler(f, newFCStore(fcFuzzSessions()...), nil)
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, fcRequest(f, http.MethodGet, q, ""))
-		pages[rec.Body.String()] = true
+		return rec.Body.String()
 	}
-	if len(pages) != 3 {
-		f.Fatalf("expected 3 distinct pages, got %d", len(pages))
+	pages := map[int]string{http.StatusOK: page(fcQuery(fcIssuer, "S1")), http.StatusBadRequest: page("iss=x")}
+	if pages[http.StatusOK] == pages[http.StatusBadRequest] || page("") != pages[http.StatusOK] || page(fcQuery(fcIssuer, "S9")) != pages[http.StatusOK] {
+		f.Fatalf("pages: %q", pages)
 	}
 
-	f.Fuzz(func(t *testing.T, rawQuery string, withCookie, sessionRequired bool) {
+	f.Fuzz(func(t *testing.T, rawQuery string, withCookie, sessionRequired, head bool) {
 		st := newFCStore(fcFuzzSessions()...)
 		h, events := newFCHandler(t, st, func(c *logout.FrontChannelConfig) { c.AllowCookieLogout = !sessionRequired })
 		cookie := ""
 		if withCookie {
 			cookie = "cookie"
 		}
-		r := httptest.NewRequest(http.MethodGet, "https://rp.example/frontchannel-logout", nil)
+		method := http.MethodGet
+		if head {
+			method = http.MethodHead
+		}
+		r := httptest.NewRequest(method, "https://rp.example/frontchannel-logout", nil)
 		r.URL.RawQuery = rawQuery
 		if withCookie {
 			r.AddCookie(&http.Cookie{Name: fcCookieName, Value: cookie})
@@ -86,11 +92,20 @@ func FuzzFrontChannelQuery(f *testing.F) {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, r)
 
-		if rec.Code != http.StatusOK && rec.Code != http.StatusBadRequest {
+		want, ok := pages[rec.Code]
+		if !ok {
 			t.Fatalf("status %d for %q", rec.Code, rawQuery)
 		}
-		if !pages[rec.Body.String()] {
-			t.Fatalf("unexpected page for %q: %q", rawQuery, rec.Body.String())
+		if head {
+			// F-11: answered like GET, but nothing ends, is recorded or
+			// emitted, and there is no body.
+			if rec.Body.Len() != 0 || len(events.all()) != 0 || len(st.ids()) != len(fcFuzzSessions()) || fcCookieCleared(rec.Result()) {
+				t.Fatalf("HEAD %q: body %q, events %v, sessions %v", rawQuery, rec.Body, events.all(), st.ids())
+			}
+			return
+		}
+		if rec.Body.String() != want {
+			t.Fatalf("unexpected page for %q (status %d): %q", rawQuery, rec.Code, rec.Body.String())
 		}
 		if len(events.all()) != 1 {
 			t.Fatalf("%d events for %q", len(events.all()), rawQuery)

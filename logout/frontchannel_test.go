@@ -53,16 +53,16 @@ func (st *fcStore) Get(ctx context.Context, id string) (*sessionstore.Session, e
 	return st.Store.Get(ctx, id)
 }
 
-func (st *fcStore) Delete(ctx context.Context, id string) (int, error) {
+func (st *fcStore) Delete(ctx context.Context, id string) (*sessionstore.Session, error) {
 	if st.failErr != nil {
-		return 0, st.failErr
+		return nil, st.failErr
 	}
 	return st.Store.Delete(ctx, id)
 }
 
-func (st *fcStore) DeleteBySID(ctx context.Context, issuer, sid string) (int, error) {
+func (st *fcStore) DeleteBySID(ctx context.Context, issuer, sid string) ([]*sessionstore.Session, error) {
 	if st.failErr != nil {
-		return 0, st.failErr
+		return nil, st.failErr
 	}
 	return st.Store.DeleteBySID(ctx, issuer, sid)
 }
@@ -601,7 +601,9 @@ func TestFrontChannelMethods(t *testing.T) {
 	}
 }
 
-// TestFrontChannelHEAD checks that HEAD acts as GET without a body.
+// TestFrontChannelHEAD checks that HEAD, over a real connection, gets GET's
+// answer without a body and ends nothing (F-11; TestFrontChannelF11HEAD
+// compares it with GET in detail).
 func TestFrontChannelHEAD(t *testing.T) {
 	st := newFCStore(fcFixture()...)
 	h, _ := newFCHandler(t, st, nil)
@@ -625,8 +627,8 @@ func TestFrontChannelHEAD(t *testing.T) {
 		t.Errorf("HEAD body = %q", body)
 	}
 	fcCheckHeaders(t, res, fcDefaultAncestors)
-	if slices.Contains(st.ids(), "bob") {
-		t.Error("HEAD did not end the session")
+	if !slices.Contains(st.ids(), "bob") {
+		t.Error("HEAD ended the session")
 	}
 
 	// A recorder keeps what the handler writes: it must write no body.
@@ -733,7 +735,8 @@ func TestFrontChannelPage(t *testing.T) {
 	}{
 		{"sessions ended: script clears storage", false, fcQuery(fcIssuer, "S1"), true},
 		{"KeepStorage: script-free", true, fcQuery(fcIssuer, "S1"), false},
-		{"nothing ended: script-free", false, fcQuery(fcIssuer, "S9"), false},
+		{"nothing ended: the same page, script included (F-10)", false, fcQuery(fcIssuer, "S9"), true},
+		{"cookie path, no cookie: the same page (F-10)", false, "", true},
 		{"refused: script-free", false, fcQuery("https://evil.example", "S1"), false},
 	}
 	for _, tt := range tests {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+	"github.com/oidc-slo/slo/internal/jwtclaims"
 	"github.com/oidc-slo/slo/rp"
 )
 
@@ -228,7 +229,10 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 //  1. If raw is a JWE, decrypt it with the keys of the provider named by
 //     the JWE header's "iss" (or, without one, of the first provider that
 //     can); the plaintext must be a JWS. An unencrypted token is refused
-//     when the issuer's provider requires encryption.
+//     when the issuer's provider requires encryption. Without an iss
+//     header, the token belongs to the provider its inner "iss" names,
+//     whose keys must decrypt it too (OPs may share the relying party's
+//     decryption key).
 //  2. Parse the JWS once, refuse "none", an algorithm outside every
 //     provider's list, any "crit" header and a "typ" the [TypPolicy]
 //     refuses; select the provider by the (not yet trusted) "iss" claim,
@@ -254,15 +258,19 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Token, error) {
 	if len(raw) > MaxTokenSize {
 		return nil, invalid(ReasonTooLarge, "")
 	}
-	var encryptedFor *provider
+	var (
+		encryptedFor *provider // the provider that decrypted raw, if a JWE
+		jwe          string    // the JWE, if raw was one
+		issHeader    bool      // whether the JWE header named the issuer
+	)
 	switch strings.Count(raw, ".") {
 	case 2:
 	case 4:
-		p, plain, err := v.decrypt(raw)
+		p, plain, named, err := v.decrypt(raw)
 		if err != nil {
 			return nil, err
 		}
-		encryptedFor, raw = p, plain
+		encryptedFor, jwe, issHeader, raw = p, raw, named, plain
 	default:
 		return nil, invalid(ReasonMalformed, "not a compact JWS or JWE")
 	}
@@ -294,7 +302,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Token, error) {
 	if err != nil {
 		return nil, err
 	}
-	iss, ok := jsonString(rc.iss)
+	iss, ok := jwtclaims.String(rc.Iss)
 	if !ok {
 		return nil, invalid(ReasonUnknownIssuer, "iss missing or not a string")
 	}
@@ -303,7 +311,15 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Token, error) {
 		return nil, invalid(ReasonUnknownIssuer, "")
 	}
 	if encryptedFor != nil && encryptedFor != p {
-		return nil, invalid(ReasonUnknownIssuer, "token decrypted for another issuer")
+		// Without an iss header the JWE went to the first provider that
+		// could decrypt it; several OPs may share the relying party's
+		// decryption key. It belongs to the issuer its inner token names
+		// (verified below with that issuer's keys) if that issuer's
+		// provider decrypts it too.
+		if issHeader || !decryptsTo(p, jwe, raw) {
+			return nil, invalid(ReasonUnknownIssuer, "token decrypted for another issuer")
+		}
+		encryptedFor = p
 	}
 	if encryptedFor == nil && p.EncryptionRequired {
 		return nil, invalid(ReasonEncryptionRequired, "")
@@ -321,15 +337,19 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Token, error) {
 	return v.checkClaims(p, &rc, payload)
 }
 
-// decrypt handles step 1 for a compact JWE.
-func (v *Verifier) decrypt(raw string) (*provider, string, error) {
+// decrypt handles step 1 for a compact JWE: it decrypts raw with the
+// provider the JWE header's iss names or, without one, with the first
+// provider that can. named reports whether the header named the provider.
+func (v *Verifier) decrypt(raw string) (*provider, string, bool, error) {
 	candidates := v.ordered
+	named := false
 	if iss, ok := jweIssuer(raw); ok {
 		p := v.providers[iss]
 		if p == nil {
-			return nil, "", invalid(ReasonUnknownIssuer, "JWE iss header names no provider")
+			return nil, "", true, invalid(ReasonUnknownIssuer, "JWE iss header names no provider")
 		}
 		candidates = []*provider{p}
+		named = true
 	}
 	var lastErr error
 	for _, p := range candidates {
@@ -342,14 +362,23 @@ func (v *Verifier) decrypt(raw string) (*provider, string, error) {
 			continue
 		}
 		if len(plain) > MaxTokenSize || strings.Count(plain, ".") != 2 {
-			return nil, "", invalid(ReasonDecryption, "plaintext is not a compact JWS")
+			return nil, "", named, invalid(ReasonDecryption, "plaintext is not a compact JWS")
 		}
-		return p, plain, nil
+		return p, plain, named, nil
 	}
 	if lastErr == nil {
-		return nil, "", invalid(ReasonDecryption, "no decryption keys configured")
+		return nil, "", named, invalid(ReasonDecryption, "no decryption keys configured")
 	}
-	return nil, "", invalidErr(ReasonDecryption, lastErr)
+	return nil, "", named, invalidErr(ReasonDecryption, lastErr)
+}
+
+// decryptsTo reports whether p's keys decrypt the JWE to plain.
+func decryptsTo(p *provider, jwe, plain string) bool {
+	if p.Decrypt == nil {
+		return false
+	}
+	got, err := p.Decrypt(jwe)
+	return err == nil && got == plain
 }
 
 // jweIssuer returns the "iss" member of a compact JWE's protected header,
@@ -366,7 +395,7 @@ func jweIssuer(raw string) (string, bool) {
 	if json.Unmarshal(hdr, &h) != nil {
 		return "", false
 	}
-	return jsonString(h.Iss)
+	return jwtclaims.String(h.Iss)
 }
 
 // checkTyp applies the TypPolicy to the JWS "typ" header (nil if absent).
@@ -390,11 +419,11 @@ func (v *Verifier) checkTyp(typ any) error {
 
 // checkClaims does steps 3 to 7 on a payload whose signature was verified
 // with p's keys.
-func (v *Verifier) checkClaims(p *provider, rc *rawClaims, payload []byte) (*Token, error) {
+func (v *Verifier) checkClaims(p *provider, rc *jwtclaims.Claims, payload []byte) (*Token, error) {
 	now := v.now()
 	t := &Token{Issuer: p.Issuer, payload: payload}
 
-	aud, ok := audience(rc.aud)
+	aud, ok := jwtclaims.Audience(rc.Aud)
 	if !ok {
 		return nil, invalid(ReasonAudience, "aud missing or not a string or array of strings")
 	}
@@ -404,13 +433,13 @@ func (v *Verifier) checkClaims(p *provider, rc *rawClaims, payload []byte) (*Tok
 		}
 	}
 	t.Audience = aud
-	if rc.azp != nil {
-		if azp, ok := jsonString(rc.azp); !ok || azp != p.ClientID {
+	if rc.AZP != nil {
+		if azp, ok := jwtclaims.String(rc.AZP); !ok || azp != p.ClientID {
 			return nil, invalid(ReasonAZP, "")
 		}
 	}
 
-	if t.IssuedAt, ok = numericDate(rc.iat); !ok {
+	if t.IssuedAt, ok = jwtclaims.NumericDate(rc.IAT); !ok {
 		return nil, invalid(ReasonIAT, "iat missing or not a valid NumericDate")
 	}
 	if t.IssuedAt.After(now.Add(v.skew)) {
@@ -420,8 +449,8 @@ func (v *Verifier) checkClaims(p *provider, rc *rawClaims, payload []byte) (*Tok
 		return nil, invalid(ReasonTooOld, "")
 	}
 	switch {
-	case rc.exp != nil:
-		if t.Expiry, ok = numericDate(rc.exp); !ok {
+	case rc.Exp != nil:
+		if t.Expiry, ok = jwtclaims.NumericDate(rc.Exp); !ok {
 			return nil, invalid(ReasonMalformed, "exp is not a valid NumericDate")
 		}
 		if !now.Before(t.Expiry.Add(v.skew)) {
@@ -430,8 +459,8 @@ func (v *Verifier) checkClaims(p *provider, rc *rawClaims, payload []byte) (*Tok
 	case !v.allowMissingExp:
 		return nil, invalid(ReasonMissingExp, "")
 	}
-	if rc.nbf != nil {
-		nbf, ok := numericDate(rc.nbf)
+	if rc.NBF != nil {
+		nbf, ok := jwtclaims.NumericDate(rc.NBF)
 		if !ok {
 			return nil, invalid(ReasonMalformed, "nbf is not a valid NumericDate")
 		}
@@ -440,32 +469,32 @@ func (v *Verifier) checkClaims(p *provider, rc *rawClaims, payload []byte) (*Tok
 		}
 	}
 
-	if rc.sub == nil && rc.sid == nil {
+	if rc.Sub == nil && rc.SID == nil {
 		return nil, invalid(ReasonSubject, "neither sub nor sid")
 	}
-	if rc.sub != nil {
-		if t.Subject, ok = jsonString(rc.sub); !ok || t.Subject == "" {
+	if rc.Sub != nil {
+		if t.Subject, ok = jwtclaims.String(rc.Sub); !ok || t.Subject == "" {
 			return nil, invalid(ReasonSubject, "sub empty or not a string")
 		}
 	}
-	if rc.sid != nil {
-		if t.SID, ok = jsonString(rc.sid); !ok || t.SID == "" {
+	if rc.SID != nil {
+		if t.SID, ok = jwtclaims.String(rc.SID); !ok || t.SID == "" {
 			return nil, invalid(ReasonSubject, "sid empty or not a string")
 		}
 	}
 
-	if rc.events == nil {
+	if rc.Events == nil {
 		return nil, invalid(ReasonEvents, "events missing")
 	}
-	if err := checkEvents(rc.events); err != nil {
+	if err := checkEvents(rc.Events); err != nil {
 		return nil, err
 	}
 
-	if rc.nonce != nil {
+	if rc.Nonce != nil {
 		return nil, invalid(ReasonNonce, "")
 	}
 
-	if t.JTI, ok = jsonString(rc.jti); !ok || t.JTI == "" {
+	if t.JTI, ok = jwtclaims.String(rc.JTI); !ok || t.JTI == "" {
 		return nil, invalid(ReasonJTI, "jti missing, empty or not a string")
 	}
 	return t, nil

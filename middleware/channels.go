@@ -1,11 +1,13 @@
 package middleware
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 
 	"github.com/oidc-slo/slo/logout"
 	"github.com/oidc-slo/slo/rp"
+	"github.com/oidc-slo/slo/sessionstore"
 )
 
 // newLogoutHandlers builds the back- and front-channel handlers from the
@@ -24,6 +26,18 @@ func (a *Auth) newLogoutHandlers(cfg Config) error {
 		return fmt.Errorf("middleware: %w", err)
 	}
 	bc := cfg.BackChannel
+	// The sessions a logout token ends have their refresh tokens revoked
+	// (in the background), before the application's own hook runs.
+	appRevoke := bc.Revoke
+	bc.Revoke = func(ctx context.Context, t *logout.Token, ended []*sessionstore.Session) error {
+		for _, s := range ended {
+			a.revokeRefreshToken(ctx, s)
+		}
+		if appRevoke != nil {
+			return appRevoke(ctx, t, ended)
+		}
+		return nil
+	}
 	bc.Verifier = v
 	bc.Store = a.store
 	bc.SingleUse = a.used

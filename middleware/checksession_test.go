@@ -431,8 +431,8 @@ func TestRecheckWithoutSession(t *testing.T) {
 		if q := authURL.Query(); q.Get("prompt") != "none" || q.Get("id_token_hint") == "" {
 			t.Fatalf("authorization request %s lacks prompt=none or id_token_hint", authURL)
 		}
-		if n, err := e.store.Delete(t.Context(), id); n != 1 || err != nil {
-			t.Fatal(n, err)
+		if ended, err := e.store.Delete(t.Context(), id); ended == nil || err != nil {
+			t.Fatal(ended, err)
 		}
 		cb := e.authorize(authURL)
 		resp, body := e.fetch(cb.RequestURI(), nil)

@@ -292,9 +292,9 @@ func (f *failingStore) Update(ctx context.Context, s *sessionstore.Session) erro
 	return f.Store.Update(ctx, s)
 }
 
-func (f *failingStore) Delete(ctx context.Context, id string) (int, error) {
+func (f *failingStore) Delete(ctx context.Context, id string) (*sessionstore.Session, error) {
 	if f.broken() {
-		return 0, errBroken
+		return nil, errBroken
 	}
 	return f.Store.Delete(ctx, id)
 }

@@ -190,14 +190,14 @@ func (a *Auth) recheck(w http.ResponseWriter, r *http.Request, rec recheckRecord
 func (a *Auth) endRechecked(w http.ResponseWriter, r *http.Request, s *sessionstore.Session) string {
 	ctx := r.Context()
 	ev := logout.Event{Channel: logout.ChannelSessionManagement, Issuer: s.Issuer, SID: s.SID, Subject: s.Subject}
-	n, err := a.store.Delete(ctx, s.ID)
+	ended, err := a.store.Delete(ctx, s.ID)
 	if err != nil {
 		ev.Err = fmt.Errorf("%w: %w", ErrStore, err)
 		a.onLogout.Emit(ctx, ev)
 		a.logger.ErrorContext(ctx, "slo: session re-check: ending the session failed", slog.Any("error", ev.Err))
 		return recheckError
 	}
-	ev.Ended = n
+	ev.Ended = count(ended)
 	a.onLogout.Emit(ctx, ev)
 	if tok, ok := a.sessionToken(r); ok && SessionID(tok) == s.ID {
 		a.clearCookie(w, a.cookieName)

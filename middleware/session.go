@@ -181,6 +181,14 @@ func (a *Auth) slide(ctx context.Context, s *sessionstore.Session, now time.Time
 	return s, nil
 }
 
+// count is how many sessions Store.Delete's answer names: 0 or 1.
+func count(s *sessionstore.Session) int {
+	if s == nil {
+		return 0
+	}
+	return 1
+}
+
 // setTokens copies the OAuth 2.0 tokens of a token response into d. The
 // access token's expiry is reckoned from expires_in on the middleware's
 // clock (now), like every other time of the session. A response without a

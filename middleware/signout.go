@@ -75,16 +75,9 @@ func (a *Auth) signOut(w http.ResponseWriter, r *http.Request) {
 		// The cookie goes whatever the store says: someone who signs out
 		// on a shared computer and walks away must be signed out here.
 		a.clearCookie(w, a.cookieName)
-		id := SessionID(token)
-		var gerr, derr error
-		s, gerr = a.store.Get(ctx, id)
-		if errors.Is(gerr, sessionstore.ErrNotFound) {
-			gerr = nil
-		}
-		ev.Ended, derr = a.store.Delete(ctx, id)
-		if err := errors.Join(gerr, derr); err != nil {
-			// Still on to the OP, which ends the user's OP session; the
-			// id_token_hint goes along if the session could be read.
+		var err error
+		if s, err = a.store.Delete(ctx, SessionID(token)); err != nil {
+			// Still on to the OP, which ends the user's OP session.
 			ev.Err = fmt.Errorf("%w: %w", ErrStore, err)
 			a.logger.ErrorContext(ctx, "slo: sign-out: the session store failed; the cookie is cleared and the browser sent on to the OP", slog.Any("error", ev.Err))
 		}
@@ -97,6 +90,7 @@ func (a *Auth) signOut(w http.ResponseWriter, r *http.Request) {
 	}
 	var hint string
 	if s != nil {
+		ev.Ended = 1
 		ev.Issuer, ev.SID, ev.Subject = s.Issuer, s.SID, s.Subject
 		hint = a.idTokenHint(ctx, s.Data.IDToken)
 		a.revokeRefreshToken(ctx, s)

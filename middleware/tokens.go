@@ -199,7 +199,8 @@ func (a *Auth) refreshRefused(ctx context.Context, s *sessionstore.Session) (*se
 		return cur, nil
 	}
 	ev := logout.Event{Channel: logout.ChannelRefresh, Issuer: s.Issuer, SID: s.SID, Subject: s.Subject}
-	ev.Ended, err = a.store.Delete(ctx, s.ID)
+	ended, err := a.store.Delete(ctx, s.ID)
+	ev.Ended = count(ended)
 	if err != nil {
 		ev.Err = fmt.Errorf("%w: %w", ErrStore, err)
 		a.onLogout.Emit(ctx, ev)

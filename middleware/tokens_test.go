@@ -370,3 +370,24 @@ func TestEndSessionPOST(t *testing.T) {
 		t.Fatalf("sign-out = %d %q\n%s", resp.StatusCode, resp.Header.Get("Location"), body)
 	}
 }
+
+// TestBackChannelLogoutRevokesRefreshToken: the sessions a back-channel
+// logout ends have their refresh tokens revoked at the OP, in the
+// background.
+func TestBackChannelLogoutRevokesRefreshToken(t *testing.T) {
+	rw := &revokeWatch{revoked: make(chan string, 4)}
+	e := newEnv(t, envOptions{backChannel: true, rpConfig: func(c *rp.Config) { c.HTTPClient = &http.Client{Transport: rw} }})
+	e.login()
+	rt := e.session().Data.RefreshToken
+	if ds := e.op.EndSession(t.Context(), "alice"); len(ds) != 1 || ds[0].Status != http.StatusOK {
+		t.Fatalf("back-channel deliveries %+v", ds)
+	}
+	select {
+	case <-rw.revoked:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no revocation request within 10 s")
+	}
+	if !e.op.Revoked(rt) {
+		t.Fatal("the OP did not see the ended session's refresh token revoked")
+	}
+}

@@ -15,9 +15,11 @@ import (
 type Result struct {
 	// Issuer is the OP's issuer identifier.
 	Issuer string
-	// Subject is the sub claim of the ID token.
+	// Subject is the sub claim of the ID token, read exactly (see
+	// [Client.VerifyIDToken]).
 	Subject string
-	// SID is the sid claim (OP session id), empty if the OP sent none.
+	// SID is the sid claim (OP session id), read exactly; empty if the OP
+	// sent none.
 	SID string
 	// SessionState is the session_state parameter of the authorization
 	// response (Session Management 1.0); empty after a refresh.
@@ -63,11 +65,15 @@ func (c *Client) Callback(ctx context.Context, params url.Values, st *LoginState
 	if st.Issuer != c.cfg.Issuer {
 		return nil, fmt.Errorf("%w: login state is for issuer %q", ErrState, st.Issuer)
 	}
+	p, err := c.provider(ctx)
+	if err != nil {
+		return nil, err
+	}
 	if iss, ok := params["iss"]; ok {
 		if len(iss) != 1 || iss[0] != c.cfg.Issuer {
 			return nil, fmt.Errorf("%w: got %q", ErrIssuer, iss)
 		}
-	} else if c.meta.AuthorizationResponseIssParameterSupported {
+	} else if p.meta.AuthorizationResponseIssParameterSupported {
 		return nil, fmt.Errorf("%w: iss parameter missing", ErrIssuer)
 	}
 	sessionState := params.Get("session_state")
@@ -84,7 +90,7 @@ func (c *Client) Callback(ctx context.Context, params url.Values, st *LoginState
 		return nil, errors.New("rp: authorization response has no code")
 	}
 
-	tok, err := c.oauth.Exchange(c.httpContext(ctx), codes[0], oauth2.VerifierOption(st.CodeVerifier))
+	tok, err := p.oauth.Exchange(c.httpContext(ctx), codes[0], oauth2.VerifierOption(st.CodeVerifier))
 	if err != nil {
 		return nil, fmt.Errorf("rp: code exchange: %w", err)
 	}
@@ -103,7 +109,7 @@ func (c *Client) Callback(ctx context.Context, params url.Values, st *LoginState
 	}
 	return &Result{
 		Issuer:       idt.Issuer,
-		Subject:      idt.Subject,
+		Subject:      cl.Subject,
 		SID:          cl.SID,
 		SessionState: sessionState,
 		RawIDToken:   raw,

@@ -190,14 +190,6 @@ type Client struct {
 	// then set once. provider returns it, retrying discovery if needed.
 	op        atomic.Pointer[provider]
 	discovery discovery
-
-	// meta and oauth remain for callback.go, which reads
-	// meta.AuthorizationResponseIssParameterSupported and calls
-	// oauth.Exchange; both are set in New and never change. TODO: remove
-	// both once Callback takes its provider from c.provider(ctx) after the
-	// state check and uses p.meta and p.oauth.
-	meta  Metadata
-	oauth tokenExchanger
 }
 
 // New validates cfg, runs OpenID Connect discovery for cfg.Issuer through
@@ -222,7 +214,6 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	}
 
 	c := &Client{cfg: cfg, log: cfg.Logger}
-	c.oauth = tokenExchanger{c}
 	c.keys = newKeySet(c.jwksURL, cfg)
 	c.verifier = oidc.NewVerifier(cfg.Issuer, c.keys, &oidc.Config{
 		ClientID:             cfg.ClientID,
@@ -232,13 +223,9 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		Now: func() time.Time { return cfg.Now().Add(-cfg.ClockSkew) },
 	})
 	if err != nil {
-		// Until Callback reads the discovered metadata, require RFC 9207's
-		// iss parameter: failing closed for an OP that does not send it.
-		c.meta.AuthorizationResponseIssParameterSupported = true
 		c.failed(ctx, err)
 		return c, nil
 	}
-	c.meta = p.meta
 	c.op.Store(p)
 	return c, nil
 }

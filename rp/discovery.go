@@ -198,16 +198,3 @@ func (c *Client) jwksURL(ctx context.Context) (string, error) {
 	}
 	return p.meta.JWKSURL, nil
 }
-
-// tokenExchanger is Client.oauth: the code exchange, once discovery has
-// succeeded.
-type tokenExchanger struct{ c *Client }
-
-// Exchange exchanges an authorization code at the token endpoint.
-func (t tokenExchanger) Exchange(ctx context.Context, code string, opts ...oauth2.AuthCodeOption) (*oauth2.Token, error) {
-	p, err := t.c.provider(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return p.oauth.Exchange(ctx, code, opts...)
-}

@@ -39,7 +39,7 @@ func (c *Client) Refresh(ctx context.Context, refreshToken, subject string) (*Re
 	if err != nil {
 		return nil, err
 	}
-	if idt.Subject != subject {
+	if cl.Subject != subject {
 		return nil, invalid("refreshed ID token is for another subject", nil)
 	}
 	res.SID = cl.SID

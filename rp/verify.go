@@ -11,17 +11,15 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/go-jose/go-jose/v4"
+
+	"github.com/oidc-slo/slo/internal/jwtclaims"
 )
 
-// idClaims are the ID token claims checked here in addition to go-oidc's
-// checks (iss, aud, exp, signature).
+// idClaims are the claims read exactly from a verified ID token, with the
+// scanner that reads logout tokens.
 type idClaims struct {
-	Subject  string          `json:"sub"`
-	AZP      *string         `json:"azp"`
-	Nonce    *string         `json:"nonce"`
-	IssuedAt *json.Number    `json:"iat"`
-	SID      string          `json:"sid"`
-	Events   json.RawMessage `json:"events"`
+	Subject string
+	SID     string
 }
 
 // VerifyIDToken validates an ID token as OpenID Connect Core 1.0 §3.1.3.7
@@ -38,7 +36,20 @@ type idClaims struct {
 //  5. the nonce claim must equal nonce (constant-time compare). An empty
 //     nonce skips this check, as for ID tokens from a refresh (Core §12.2);
 //  6. a logout token is never accepted as an ID token: typ logout+jwt and
-//     any events claim are refused (cross-JWT confusion, RFC 8725 §3.11).
+//     any events claim are refused (cross-JWT confusion, RFC 8725 §3.11);
+//  7. the claims iss, sub, sid, aud, azp, iat, exp, nbf, jti, events and
+//     nonce must each appear at most once, with no other member whose name
+//     matches it case-insensitively or by Unicode simple folding ("SID",
+//     "ſid" for sid), and their values must be valid UTF-8, as written and
+//     once unescaped (RFC 8259 §8.1: an escaped lone surrogate such as
+//     \ud800 is refused too). encoding/json, which go-oidc and
+//     [oidc.IDToken.Claims] use, would take the last of such members and
+//     turn invalid UTF-8 into U+FFFD; refusing them makes every reader of
+//     the token agree. sid, when present, must be a string.
+//
+// [Client.Callback] and [Client.Refresh] read sub and sid exactly, with the
+// reader the logout package uses for logout tokens, so that a session is
+// stored under the values a logout names.
 //
 // Every failure wraps ErrInvalidIDToken; an expired token also wraps
 // *oidc.TokenExpiredError.
@@ -54,10 +65,15 @@ func invalid(reason string, err error) error {
 	return fmt.Errorf("%w: %s: %w", ErrInvalidIDToken, reason, err)
 }
 
-// verifyIDToken is VerifyIDToken; it also returns the sid claim.
+// verifyIDToken is VerifyIDToken; it also returns sub and sid, read exactly.
 func (c *Client) verifyIDToken(ctx context.Context, raw, nonce string) (*oidc.IDToken, *idClaims, error) {
 	if raw == "" {
 		return nil, nil, invalid("empty", nil)
+	}
+	// Before discovery the OP's keys are unknown: say so, rather than
+	// "invalid" (go-oidc would hide the reason).
+	if _, err := c.provider(ctx); err != nil {
+		return nil, nil, err
 	}
 	if c.EncryptionRequired() {
 		jws, err := c.Decrypt(raw)
@@ -81,34 +97,64 @@ func (c *Client) verifyIDToken(ctx context.Context, raw, nonce string) (*oidc.ID
 	if err != nil {
 		return nil, nil, invalid("verification", err)
 	}
-	var cl idClaims
-	if err := tok.Claims(&cl); err != nil {
+	// The verified payload, byte for byte (encoding/json copies a
+	// RawMessage as it is).
+	var payload json.RawMessage
+	if err := tok.Claims(&payload); err != nil {
 		return nil, nil, invalid("claims", err)
 	}
-	if cl.Events != nil {
-		return nil, nil, invalid("events claim: a logout token is not an ID token", nil)
+	cl, err := c.checkClaims(tok, payload, nonce)
+	if err != nil {
+		return nil, nil, err
 	}
-	if cl.Subject == "" {
-		return nil, nil, invalid("sub missing", nil)
+	return tok, cl, nil
+}
+
+// checkClaims reads the claims slo checks from the verified payload and
+// does the checks of VerifyIDToken that go-oidc does not.
+func (c *Client) checkClaims(tok *oidc.IDToken, payload []byte, nonce string) (*idClaims, error) {
+	rc, err := jwtclaims.Parse(payload)
+	if err != nil {
+		return nil, invalid("claims", err)
 	}
-	if len(tok.Audience) > 1 && cl.AZP == nil {
-		return nil, nil, invalid("several audiences but no azp", nil)
+	if rc.Events != nil {
+		return nil, invalid("events claim: a logout token is not an ID token", nil)
 	}
-	if cl.AZP != nil && *cl.AZP != c.cfg.ClientID {
-		return nil, nil, invalid(fmt.Sprintf("azp %q is not the client id", *cl.AZP), nil)
+	var cl idClaims
+	var ok bool
+	if cl.Subject, ok = jwtclaims.String(rc.Sub); !ok || cl.Subject == "" {
+		return nil, invalid("sub missing, empty or not a string", nil)
 	}
-	if cl.IssuedAt == nil {
-		return nil, nil, invalid("iat missing", nil)
-	}
-	if tok.IssuedAt.After(c.now().Add(c.cfg.ClockSkew)) {
-		return nil, nil, invalid("iat is in the future", nil)
-	}
-	if nonce != "" {
-		if cl.Nonce == nil || subtle.ConstantTimeCompare([]byte(*cl.Nonce), []byte(nonce)) != 1 {
-			return nil, nil, invalid("nonce mismatch", nil)
+	if rc.SID != nil {
+		if cl.SID, ok = jwtclaims.String(rc.SID); !ok {
+			return nil, invalid("sid is not a string", nil)
 		}
 	}
-	return tok, &cl, nil
+	if len(tok.Audience) > 1 && rc.AZP == nil {
+		return nil, invalid("several audiences but no azp", nil)
+	}
+	if rc.AZP != nil {
+		azp, ok := jwtclaims.String(rc.AZP)
+		if !ok {
+			return nil, invalid("azp is not a string", nil)
+		}
+		if azp != c.cfg.ClientID {
+			return nil, invalid(fmt.Sprintf("azp %q is not the client id", azp), nil)
+		}
+	}
+	if rc.IAT == nil {
+		return nil, invalid("iat missing", nil)
+	}
+	if tok.IssuedAt.After(c.now().Add(c.cfg.ClockSkew)) {
+		return nil, invalid("iat is in the future", nil)
+	}
+	if nonce != "" {
+		n, ok := jwtclaims.String(rc.Nonce)
+		if !ok || subtle.ConstantTimeCompare([]byte(n), []byte(nonce)) != 1 {
+			return nil, invalid("nonce mismatch", nil)
+		}
+	}
+	return &cl, nil
 }
 
 // JWE algorithms accepted for encrypted ID tokens. RSA1_5 is left out

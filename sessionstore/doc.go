@@ -16,8 +16,8 @@
 //   - Update writes only if the session is still live; otherwise it returns
 //     [ErrNotFound] and writes nothing, so a logout can never be undone by a
 //     request that was in flight.
-//   - Delete, DeleteBySID and DeleteBySubject are idempotent and return how
-//     many sessions they ended; an empty sid matches nothing.
+//   - Delete, DeleteBySID and DeleteBySubject are idempotent and return the
+//     live sessions they ended; an empty sid matches nothing.
 //
 // A Store may also implement [SIDSubjectDeleter]: DeleteBySIDAndSubject ends
 // the sessions of (issuer, sid) only if every live one belongs to the given

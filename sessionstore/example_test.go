@@ -25,8 +25,8 @@ func ExampleStore() {
 
 	// A back-channel logout token names sid op-session-1: both of its
 	// sessions end, the third stays.
-	n, _ := store.DeleteBySID(ctx, "https://op.example.com", "op-session-1")
-	fmt.Println("ended by sid:", n)
+	ended, _ := store.DeleteBySID(ctx, "https://op.example.com", "op-session-1")
+	fmt.Println("ended by sid:", len(ended))
 	_, err := store.Get(ctx, "session-0")
 	fmt.Println("session-0 gone:", errors.Is(err, sessionstore.ErrNotFound))
 
@@ -38,8 +38,8 @@ func ExampleStore() {
 	fmt.Println("update after logout:", errors.Is(err, sessionstore.ErrNotFound))
 
 	// A token with only sub ends every session of the user at that issuer.
-	n, _ = store.DeleteBySubject(ctx, "https://op.example.com", "alice")
-	fmt.Println("ended by subject:", n)
+	ended, _ = store.DeleteBySubject(ctx, "https://op.example.com", "alice")
+	fmt.Println("ended by subject:", len(ended))
 	// Output:
 	// ended by sid: 2
 	// session-0 gone: true

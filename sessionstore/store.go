@@ -158,15 +158,17 @@ type Store interface {
 	// still live; otherwise it returns an error matching ErrNotFound and
 	// writes nothing. Issuer, Subject and SID must not change.
 	Update(ctx context.Context, s *Session) error
-	// Delete removes the session with the given id and reports how many
-	// sessions it removed (0 or 1). Deleting a missing session succeeds.
-	Delete(ctx context.Context, id string) (int, error)
-	// DeleteBySID removes every session of (issuer, sid) and reports how many
-	// it removed. An empty sid matches nothing.
-	DeleteBySID(ctx context.Context, issuer, sid string) (int, error)
-	// DeleteBySubject removes every session of (issuer, subject) and reports
-	// how many it removed. An empty subject matches nothing.
-	DeleteBySubject(ctx context.Context, issuer, subject string) (int, error)
+	// Delete removes the session with the given id and returns it if it
+	// was live (nil if there was none: deleting a missing session
+	// succeeds), so that the caller can act on what ended (revoke its
+	// refresh token, say).
+	Delete(ctx context.Context, id string) (*Session, error)
+	// DeleteBySID removes every session of (issuer, sid) and returns the
+	// live ones it removed. An empty sid matches nothing.
+	DeleteBySID(ctx context.Context, issuer, sid string) ([]*Session, error)
+	// DeleteBySubject removes every session of (issuer, subject) and
+	// returns the live ones it removed. An empty subject matches nothing.
+	DeleteBySubject(ctx context.Context, issuer, subject string) ([]*Session, error)
 
 	// RecordLogout remembers, until l.ExpiresAt, that the OP ended the OP
 	// session (l.Issuer, l.SID), or, when l.SID is empty, every session
@@ -219,12 +221,12 @@ var ErrSubjectMismatch = errors.New("sessionstore: the sid's sessions belong to 
 // check, for a Store that does not.
 type SIDSubjectDeleter interface {
 	// DeleteBySIDAndSubject removes every session of (issuer, sid) and
-	// reports how many live ones it removed, if all live sessions of
-	// (issuer, sid) belong to subject. If any live session of (issuer, sid)
-	// has another subject it removes nothing and returns 0 and an error
-	// matching ErrSubjectMismatch. Expired sessions never cause a mismatch.
-	// The check and the removal are one atomic step with respect to the
+	// returns the live ones it removed, if all live sessions of (issuer,
+	// sid) belong to subject. If any live session of (issuer, sid) has
+	// another subject it removes nothing and returns an error matching
+	// ErrSubjectMismatch. Expired sessions never cause a mismatch. The
+	// check and the removal are one atomic step with respect to the
 	// store's other methods, except where an implementation documents
-	// otherwise. An empty sid matches nothing (0, nil).
-	DeleteBySIDAndSubject(ctx context.Context, issuer, sid, subject string) (int, error)
+	// otherwise. An empty sid matches nothing (nil, nil).
+	DeleteBySIDAndSubject(ctx context.Context, issuer, sid, subject string) ([]*Session, error)
 }

@@ -240,11 +240,11 @@ func (e *env) frontChannel(sid string) int {
 // for the end of a scenario.
 func (e *env) sessions(sid string) int {
 	e.t.Helper()
-	n, err := e.store.DeleteBySID(context.WithoutCancel(e.t.Context()), e.op.Issuer(), sid)
+	ended, err := e.store.DeleteBySID(context.WithoutCancel(e.t.Context()), e.op.Issuer(), sid)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	return n
+	return len(ended)
 }
 
 // testBackChannelDuringLogin: the OP session ends (back channel) after the

@@ -141,8 +141,8 @@ func BenchmarkDeleteBySID(b *testing.B) {
 		prepare(sd, picked)
 		start := cpu.now()
 		for _, sid := range sids {
-			if n, err := sd.store.DeleteBySID(ctx, benchIssuer, sid); n != 1 || err != nil {
-				b.Fatalf("DeleteBySID = %d, %v", n, err)
+			if ended, err := sd.store.DeleteBySID(ctx, benchIssuer, sid); len(ended) != 1 || err != nil {
+				b.Fatalf("DeleteBySID = %d sessions, %v", len(ended), err)
 			}
 		}
 		took := cpu.now() - start

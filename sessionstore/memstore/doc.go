@@ -7,7 +7,7 @@
 //
 //	store := memstore.New(memstore.Config{})
 //	err := store.Create(ctx, &sessionstore.Session{ID: id, Issuer: iss, Subject: sub, SID: sid, ...})
-//	n, err := store.DeleteBySID(ctx, iss, sid) // back- or front-channel logout
+//	ended, err := store.DeleteBySID(ctx, iss, sid) // back- or front-channel logout
 //
 // Finding and ending sessions by id, by (issuer, sid) and by (issuer,
 // subject) takes constant time per session however many are stored, and

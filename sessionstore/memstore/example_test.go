@@ -33,8 +33,8 @@ func Example() {
 	fmt.Println(s.Subject, s.SID, err)
 
 	// A back-channel logout token for the OP session ends both.
-	n, err := store.DeleteBySID(ctx, "https://op.example", "op-session-1")
-	fmt.Println(n, err)
+	ended, err := store.DeleteBySID(ctx, "https://op.example", "op-session-1")
+	fmt.Println(len(ended), err)
 
 	_, err = store.Get(ctx, "session-b")
 	fmt.Println(errors.Is(err, sessionstore.ErrNotFound))
@@ -81,13 +81,13 @@ func ExampleStore_DeleteBySIDAndSubject() {
 	_ = store.Create(ctx, &sessionstore.Session{ID: "s", Issuer: "https://op.example", Subject: "alice", SID: "op-1", ExpiresAt: exp})
 
 	// A logout token naming sid op-1 for another user ends nothing.
-	n, err := store.DeleteBySIDAndSubject(ctx, "https://op.example", "op-1", "mallory")
-	fmt.Println(n, errors.Is(err, sessionstore.ErrSubjectMismatch))
+	ended, err := store.DeleteBySIDAndSubject(ctx, "https://op.example", "op-1", "mallory")
+	fmt.Println(len(ended), errors.Is(err, sessionstore.ErrSubjectMismatch))
 
-	// The right user's token ends the session.
-	n, err = store.DeleteBySIDAndSubject(ctx, "https://op.example", "op-1", "alice")
-	fmt.Println(n, err)
+	// The right user's token ends the session, and says which it ended.
+	ended, err = store.DeleteBySIDAndSubject(ctx, "https://op.example", "op-1", "alice")
+	fmt.Println(len(ended), ended[0].ID, err)
 	// Output:
 	// 0 true
-	// 1 <nil>
+	// 1 s <nil>
 }

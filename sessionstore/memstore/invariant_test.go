@@ -286,17 +286,25 @@ func testModel(t *testing.T, collide bool, pad string) {
 			switch op {
 			case 4:
 				desc = fmt.Sprintf("Delete(%q)", id)
-				n, err = s.Delete(ctx, id)
+				var ended *sessionstore.Session
+				ended, err = s.Delete(ctx, id)
+				if ended != nil {
+					n = 1
+				}
 				match = func(m *sessionstore.Session) bool { return m.ID == id }
 			case 5:
 				sid := key("sid", 8)
 				desc = fmt.Sprintf("DeleteBySID(%q, %q)", iss, sid)
-				n, err = s.DeleteBySID(ctx, iss, sid)
+				var ended []*sessionstore.Session
+				ended, err = s.DeleteBySID(ctx, iss, sid)
+				n = len(ended)
 				match = func(m *sessionstore.Session) bool { return sid != "" && m.Issuer == iss && m.SID == sid }
 			case 6:
 				sub := key("sub", 6)
 				desc = fmt.Sprintf("DeleteBySubject(%q, %q)", iss, sub)
-				n, err = s.DeleteBySubject(ctx, iss, sub)
+				var ended []*sessionstore.Session
+				ended, err = s.DeleteBySubject(ctx, iss, sub)
+				n = len(ended)
 				match = func(m *sessionstore.Session) bool { return sub != "" && m.Issuer == iss && m.Subject == sub }
 			}
 			want := 0
@@ -314,7 +322,8 @@ func testModel(t *testing.T, collide bool, pad string) {
 		case 7: // DeleteBySIDAndSubject
 			sid, sub := key("sid", 8), pick("sub", 6)
 			desc = fmt.Sprintf("DeleteBySIDAndSubject(%q, %q, %q)", iss, sid, sub)
-			n, err := s.DeleteBySIDAndSubject(ctx, iss, sid, sub)
+			ended, err := s.DeleteBySIDAndSubject(ctx, iss, sid, sub)
+			n := len(ended)
 			match := func(m *sessionstore.Session) bool { return sid != "" && m.Issuer == iss && m.SID == sid }
 			mismatch := false
 			for _, m := range model {
@@ -383,8 +392,8 @@ func TestReclaim(t *testing.T) {
 	if err := s.check(); err != nil {
 		t.Error(err)
 	}
-	if got, err := s.DeleteBySubject(ctx, "iss", "sub"); got != n/2 || err != nil {
-		t.Errorf("DeleteBySubject = %d, %v; want %d", got, err, n/2)
+	if got, err := s.DeleteBySubject(ctx, "iss", "sub"); len(got) != n/2 || err != nil {
+		t.Errorf("DeleteBySubject = %d sessions, %v; want %d", len(got), err, n/2)
 	}
 	if s.Len() != 0 || len(s.issuers.byName) != 0 || s.index.n != 0 {
 		t.Errorf("store not empty: %d sessions, %d issuers", s.Len(), len(s.issuers.byName))
@@ -469,8 +478,8 @@ func TestChurn(t *testing.T) {
 	compactions, longest, last := 0, 0, len(s.expiry)
 	for round := range 10 * live {
 		i := round % live
-		if n, err := s.DeleteBySID(ctx, "iss", fmt.Sprint("sid", i)); n != 1 || err != nil {
-			t.Fatalf("DeleteBySID = %d, %v", n, err)
+		if ended, err := s.DeleteBySID(ctx, "iss", fmt.Sprint("sid", i)); len(ended) != 1 || err != nil {
+			t.Fatalf("DeleteBySID = %d sessions, %v", len(ended), err)
 		}
 		if err := s.Create(ctx, in(i)); err != nil {
 			t.Fatal(err)
@@ -489,8 +498,8 @@ func TestChurn(t *testing.T) {
 	}
 	grown := s.index.size()
 	for i := range live - 10 {
-		if n, err := s.Delete(ctx, fmt.Sprint("id", i)); n != 1 || err != nil {
-			t.Fatalf("Delete = %d, %v", n, err)
+		if ended, err := s.Delete(ctx, fmt.Sprint("id", i)); ended == nil || err != nil {
+			t.Fatalf("Delete = %v, %v", ended, err)
 		}
 	}
 	for range shards { // shrink looks at one shard per write

@@ -277,9 +277,9 @@ func (s *Store) Update(ctx context.Context, in *sessionstore.Session) error {
 }
 
 // Delete implements [sessionstore.Store].
-func (s *Store) Delete(ctx context.Context, id string) (int, error) {
+func (s *Store) Delete(ctx context.Context, id string) (*sessionstore.Session, error) {
 	if err := ctx.Err(); err != nil {
-		return 0, fmt.Errorf("memstore: %w", err)
+		return nil, fmt.Errorf("memstore: %w", err)
 	}
 	now := s.now().UnixNano()
 	s.mu.Lock()
@@ -287,34 +287,34 @@ func (s *Store) Delete(ctx context.Context, id string) (int, error) {
 	defer s.reclaim(now)
 	_, v := s.lookup(kindID, 0, id, true)
 	if v.ref == 0 {
-		return 0, nil
+		return nil, nil
 	}
-	live := s.recs.at(v.ref).expires > now
+	var ended *sessionstore.Session
+	if r := s.recs.at(v.ref); r.expires > now {
+		ended = r.session(s.issuers.name(r.iss))
+	}
 	s.remove(v.ref, v.all())
-	if !live {
-		return 0, nil
-	}
-	return 1, nil
+	return ended, nil
 }
 
 // DeleteBySID implements [sessionstore.Store].
-func (s *Store) DeleteBySID(ctx context.Context, issuer, sid string) (int, error) {
+func (s *Store) DeleteBySID(ctx context.Context, issuer, sid string) ([]*sessionstore.Session, error) {
 	return s.deleteList(ctx, issuer, sid, kindSID)
 }
 
 // DeleteBySubject implements [sessionstore.Store].
-func (s *Store) DeleteBySubject(ctx context.Context, issuer, subject string) (int, error) {
+func (s *Store) DeleteBySubject(ctx context.Context, issuer, subject string) ([]*sessionstore.Session, error) {
 	return s.deleteList(ctx, issuer, subject, kindSub)
 }
 
-// deleteList removes every session on one index list and counts the live
+// deleteList removes every session on one index list and returns the live
 // ones among them.
-func (s *Store) deleteList(ctx context.Context, issuer, key string, k kind) (int, error) {
+func (s *Store) deleteList(ctx context.Context, issuer, key string, k kind) ([]*sessionstore.Session, error) {
 	if err := ctx.Err(); err != nil {
-		return 0, fmt.Errorf("memstore: %w", err)
+		return nil, fmt.Errorf("memstore: %w", err)
 	}
 	if key == "" {
-		return 0, nil
+		return nil, nil
 	}
 	now := s.now().UnixNano()
 	s.mu.Lock()
@@ -335,12 +335,12 @@ func (s *Store) head(issuer, key string, k kind) slot {
 }
 
 // deleteListLocked is deleteList for a caller that holds s.mu.
-func (s *Store) deleteListLocked(issuer, key string, k kind, now int64) int {
-	n := 0
+func (s *Store) deleteListLocked(issuer, key string, k kind, now int64) []*sessionstore.Session {
+	var ended []*sessionstore.Session
 	l := k.list()
 	v := s.head(issuer, key, k)
 	if v.ref == 0 {
-		return 0
+		return nil
 	}
 	// The first record's tags come from its slot; the others' from
 	// themselves.
@@ -348,14 +348,14 @@ func (s *Store) deleteListLocked(issuer, key string, k kind, now int64) int {
 		r := s.recs.at(y)
 		next := r.next[l]
 		if r.expires > now {
-			n++
+			ended = append(ended, r.session(issuer))
 		}
 		s.remove(y, tags)
 		if y = next; y != 0 {
 			tags = s.recs.at(y).tags
 		}
 	}
-	return n
+	return ended
 }
 
 // reclaim handles up to reclaimPerWrite entries of the expiry queue that are

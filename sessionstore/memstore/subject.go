@@ -12,14 +12,14 @@ var _ sessionstore.SIDSubjectDeleter = (*Store)(nil)
 // DeleteBySIDAndSubject implements [sessionstore.SIDSubjectDeleter]. The
 // check and the removal run under one hold of the store's lock, so they are
 // atomic with respect to every other method. Like DeleteBySID it also drops
-// expired sessions of the sid, whatever their subject, and counts only live
-// ones.
-func (s *Store) DeleteBySIDAndSubject(ctx context.Context, issuer, sid, subject string) (int, error) {
+// expired sessions of the sid, whatever their subject, and returns only
+// live ones.
+func (s *Store) DeleteBySIDAndSubject(ctx context.Context, issuer, sid, subject string) ([]*sessionstore.Session, error) {
 	if err := ctx.Err(); err != nil {
-		return 0, fmt.Errorf("memstore: %w", err)
+		return nil, fmt.Errorf("memstore: %w", err)
 	}
 	if sid == "" {
-		return 0, nil
+		return nil, nil
 	}
 	now := s.now().UnixNano()
 	s.mu.Lock()
@@ -28,7 +28,7 @@ func (s *Store) DeleteBySIDAndSubject(ctx context.Context, issuer, sid, subject 
 	for y := s.head(issuer, sid, kindSID).ref; y != 0; {
 		r := s.recs.at(y)
 		if r.expires > now && !r.keyIs(kindSub, subject) {
-			return 0, sessionstore.ErrSubjectMismatch
+			return nil, sessionstore.ErrSubjectMismatch
 		}
 		y = r.next[kindSID.list()]
 	}

@@ -36,11 +36,11 @@ func Example() {
 		log.Fatal(err)
 	}
 	// A back-channel logout for sid op-session-1, received by any replica:
-	n, err := store.DeleteBySID(ctx, "https://op.example", "op-session-1")
+	ended, err := store.DeleteBySID(ctx, "https://op.example", "op-session-1")
 	if err != nil {
 		log.Fatal(err)
 	}
-	log.Printf("ended %d sessions", n)
+	log.Printf("ended %d sessions", len(ended))
 }
 
 // Expired rows are never returned but stay until removed; run the Store's

@@ -166,8 +166,8 @@ func TestOutage(t *testing.T) {
 	if got, err := st.Get(ctx, a.ID); err != nil || got.ID != a.ID {
 		t.Fatalf("Get after the outage = %v, %v; want the session", got, err)
 	}
-	if n, err := st.DeleteBySubject(ctx, a.Issuer, a.Subject); err != nil || n != 1 {
-		t.Fatalf("DeleteBySubject after the outage = %d, %v; want 1", n, err)
+	if ended, err := st.DeleteBySubject(ctx, a.Issuer, a.Subject); err != nil || len(ended) != 1 {
+		t.Fatalf("DeleteBySubject after the outage = %d sessions, %v; want 1", len(ended), err)
 	}
 	if u, err := used.Use(ctx, jti, now.Add(time.Hour)); err != nil || u {
 		t.Fatalf("Use after the outage = %v, %v; want false", u, err)

@@ -76,9 +76,9 @@ func checkConfig(name string, pool *pgxpool.Pool, table, defaultTable string, no
 // newQueries returns the statements on the session table t and the logout
 // table l.
 func newQueries(t, l string) queries {
-	// deleted counts the rows a DELETE … RETURNING expires_at removed that
-	// were still live at $now.
-	const deleted = ` RETURNING expires_at) SELECT count(*) FILTER (WHERE expires_at > @now) FROM d`
+	// deleted returns the rows a DELETE … RETURNING removed that were
+	// still live at $now.
+	const deleted = ` RETURNING ` + columns + `) SELECT ` + columns + ` FROM d WHERE expires_at > @now`
 	return queries{
 		get: `SELECT issuer, subject, sid, created_at, expires_at, data FROM ` + t +
 			` WHERE id = @id AND expires_at > @now`,
@@ -130,9 +130,10 @@ func newQueries(t, l string) queries {
 				DELETE FROM ` + t + ` WHERE issuer = @issuer AND sid = @sid AND sid <> ''
 					AND (subject = @subject OR expires_at <= @now)
 					AND NOT (SELECT mismatch FROM other)
-				RETURNING expires_at
+				RETURNING ` + columns + `
 			)
-			SELECT (SELECT mismatch FROM other), count(*) FILTER (WHERE expires_at > @now) FROM d`,
+			SELECT (SELECT mismatch FROM other), d.id, d.issuer, d.subject, d.sid, d.created_at, d.expires_at, d.data
+			FROM (SELECT 1) AS one LEFT JOIN d ON d.expires_at > @now`,
 	}
 }
 
@@ -216,47 +217,67 @@ func (st *Store) args(s *sessionstore.Session) (pgx.NamedArgs, error) {
 }
 
 // Delete implements sessionstore.Store with one DELETE.
-func (st *Store) Delete(ctx context.Context, id string) (int, error) {
-	n, err := st.count(ctx, st.sql.delete, pgx.NamedArgs{"id": id})
+func (st *Store) Delete(ctx context.Context, id string) (*sessionstore.Session, error) {
+	ss, err := st.deleted(ctx, st.sql.delete, pgx.NamedArgs{"id": id})
 	if err != nil {
-		return 0, fmt.Errorf("pgstore: delete session: %w", err)
+		return nil, fmt.Errorf("pgstore: delete session: %w", err)
 	}
-	return n, nil
+	if len(ss) == 0 {
+		return nil, nil
+	}
+	return ss[0], nil
 }
 
 // DeleteBySID implements sessionstore.Store with one DELETE.
-func (st *Store) DeleteBySID(ctx context.Context, issuer, sid string) (int, error) {
+func (st *Store) DeleteBySID(ctx context.Context, issuer, sid string) ([]*sessionstore.Session, error) {
 	if sid == "" {
-		return 0, nil
+		return nil, nil
 	}
-	n, err := st.count(ctx, st.sql.deleteBySID, pgx.NamedArgs{"issuer": issuer, "sid": sid})
+	ss, err := st.deleted(ctx, st.sql.deleteBySID, pgx.NamedArgs{"issuer": issuer, "sid": sid})
 	if err != nil {
-		return 0, fmt.Errorf("pgstore: delete sessions by sid: %w", err)
+		return nil, fmt.Errorf("pgstore: delete sessions by sid: %w", err)
 	}
-	return n, nil
+	return ss, nil
 }
 
 // DeleteBySubject implements sessionstore.Store with one DELETE.
-func (st *Store) DeleteBySubject(ctx context.Context, issuer, subject string) (int, error) {
+func (st *Store) DeleteBySubject(ctx context.Context, issuer, subject string) ([]*sessionstore.Session, error) {
 	if subject == "" {
-		return 0, nil
+		return nil, nil
 	}
-	n, err := st.count(ctx, st.sql.deleteBySubject, pgx.NamedArgs{"issuer": issuer, "subject": subject})
+	ss, err := st.deleted(ctx, st.sql.deleteBySubject, pgx.NamedArgs{"issuer": issuer, "subject": subject})
 	if err != nil {
-		return 0, fmt.Errorf("pgstore: delete sessions by subject: %w", err)
+		return nil, fmt.Errorf("pgstore: delete sessions by subject: %w", err)
 	}
-	return n, nil
+	return ss, nil
 }
 
-// count runs a DELETE that reports how many live sessions it removed;
-// expired rows it matches are removed too but not counted.
-func (st *Store) count(ctx context.Context, sql string, args pgx.NamedArgs) (int, error) {
+// columns are a session's columns, in the order scanSession reads them.
+const columns = `id, issuer, subject, sid, created_at, expires_at, data`
+
+// deleted runs a DELETE that returns the live sessions it removed; expired
+// rows it matches are removed too but not returned.
+func (st *Store) deleted(ctx context.Context, sql string, args pgx.NamedArgs) ([]*sessionstore.Session, error) {
 	args["now"] = st.now()
-	var n int
-	if err := st.pool.QueryRow(ctx, sql, args).Scan(&n); err != nil {
-		return 0, err
+	rows, err := st.pool.Query(ctx, sql, args)
+	if err != nil {
+		return nil, err
 	}
-	return n, nil
+	var ss []*sessionstore.Session
+	for rows.Next() {
+		s := &sessionstore.Session{}
+		var data []byte
+		if err := rows.Scan(&s.ID, &s.Issuer, &s.Subject, &s.SID, &s.CreatedAt, &s.ExpiresAt, &data); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		if err := json.Unmarshal(data, &s.Data); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("decode data: %w", err)
+		}
+		ss = append(ss, s)
+	}
+	return ss, rows.Err()
 }
 
 // DeleteExpired removes every expired session and every expired logout

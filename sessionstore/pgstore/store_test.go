@@ -68,8 +68,8 @@ func TestTableNames(t *testing.T) {
 		if err := st.Create(ctx, s); err != nil {
 			t.Fatalf("%q: Create: %v", name, err)
 		}
-		if n, err := st.DeleteBySID(ctx, "iss", "sid"); err != nil || n != 1 {
-			t.Fatalf("%q: DeleteBySID = %d, %v", name, n, err)
+		if ended, err := st.DeleteBySID(ctx, "iss", "sid"); err != nil || len(ended) != 1 {
+			t.Fatalf("%q: DeleteBySID = %d sessions, %v", name, len(ended), err)
 		}
 		if err := st.RecordLogout(ctx, sessionstore.Logout{Issuer: "iss", SID: "sid", ReceivedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
 			t.Fatalf("%q: RecordLogout: %v", name, err)

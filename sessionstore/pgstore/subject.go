@@ -2,7 +2,9 @@ package pgstore
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -24,25 +26,51 @@ var _ sessionstore.SIDSubjectDeleter = (*Store)(nil)
 // the check nor deleted (it is linearised after the logout), and a row that
 // a concurrent Create turns into a live session of another subject is
 // re-checked by PostgreSQL and left alone.
-func (st *Store) DeleteBySIDAndSubject(ctx context.Context, issuer, sid, subject string) (int, error) {
+func (st *Store) DeleteBySIDAndSubject(ctx context.Context, issuer, sid, subject string) ([]*sessionstore.Session, error) {
 	if sid == "" {
 		if err := ctx.Err(); err != nil {
-			return 0, fmt.Errorf("pgstore: delete sessions by sid and subject: %w", err)
+			return nil, fmt.Errorf("pgstore: delete sessions by sid and subject: %w", err)
 		}
-		return 0, nil
+		return nil, nil
 	}
-	var (
-		mismatch bool
-		n        int
-	)
-	err := st.pool.QueryRow(ctx, st.sql.deleteBySIDAndSubject, pgx.NamedArgs{
-		"issuer": issuer, "sid": sid, "subject": subject, "now": st.now(),
-	}).Scan(&mismatch, &n)
+	ss, mismatch, err := st.deleteChecked(ctx, pgx.NamedArgs{"issuer": issuer, "sid": sid, "subject": subject, "now": st.now()})
 	switch {
 	case err != nil:
-		return 0, fmt.Errorf("pgstore: delete sessions by sid and subject: %w", err)
+		return nil, fmt.Errorf("pgstore: delete sessions by sid and subject: %w", err)
 	case mismatch:
-		return 0, fmt.Errorf("pgstore: delete sessions by sid and subject: %w", sessionstore.ErrSubjectMismatch)
+		return nil, fmt.Errorf("pgstore: delete sessions by sid and subject: %w", sessionstore.ErrSubjectMismatch)
 	}
-	return n, nil
+	return ss, nil
+}
+
+// deleteChecked runs the statement of DeleteBySIDAndSubject. It always
+// returns a row with the verdict: with the columns of a live session it
+// deleted, or with NULLs when it deleted none.
+func (st *Store) deleteChecked(ctx context.Context, args pgx.NamedArgs) ([]*sessionstore.Session, bool, error) {
+	rows, err := st.pool.Query(ctx, st.sql.deleteBySIDAndSubject, args)
+	if err != nil {
+		return nil, false, err
+	}
+	defer rows.Close()
+	var ss []*sessionstore.Session
+	mismatch := false
+	for rows.Next() {
+		var (
+			id, iss, sub, sid *string
+			created, expires  *time.Time
+			data              []byte
+		)
+		if err := rows.Scan(&mismatch, &id, &iss, &sub, &sid, &created, &expires, &data); err != nil {
+			return nil, false, err
+		}
+		if id == nil {
+			continue
+		}
+		s := &sessionstore.Session{ID: *id, Issuer: *iss, Subject: *sub, SID: *sid, CreatedAt: *created, ExpiresAt: *expires}
+		if err := json.Unmarshal(data, &s.Data); err != nil {
+			return nil, false, fmt.Errorf("decode data: %w", err)
+		}
+		ss = append(ss, s)
+	}
+	return ss, mismatch, rows.Err()
 }

@@ -56,8 +56,8 @@ func TestDeleteBySIDAndSubjectConcurrentReplace(t *testing.T) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		n, err := st.DeleteBySIDAndSubject(ctx, "https://op.example", "sid-1", "alice")
-		done <- result{n, err}
+		ended, err := st.DeleteBySIDAndSubject(ctx, "https://op.example", "sid-1", "alice")
+		done <- result{len(ended), err}
 	}()
 	// Wait until the delete blocks on the row lock held by tx.
 	for {
@@ -93,7 +93,7 @@ func TestDeleteBySIDAndSubjectConcurrentReplace(t *testing.T) {
 		t.Errorf("bob's session created concurrently: Get = %v, %v; want it kept", got, err)
 	}
 	// Now bob's live session blocks alice.
-	if n, err := st.DeleteBySIDAndSubject(ctx, "https://op.example", "sid-1", "alice"); !errors.Is(err, sessionstore.ErrSubjectMismatch) || n != 0 {
-		t.Errorf("DeleteBySIDAndSubject after = %d, %v; want ErrSubjectMismatch", n, err)
+	if ended, err := st.DeleteBySIDAndSubject(ctx, "https://op.example", "sid-1", "alice"); !errors.Is(err, sessionstore.ErrSubjectMismatch) || len(ended) != 0 {
+		t.Errorf("DeleteBySIDAndSubject after = %d sessions, %v; want ErrSubjectMismatch", len(ended), err)
 	}
 }

@@ -31,11 +31,11 @@ func Example() {
 		log.Fatal(err)
 	}
 	// A back-channel logout for sid op-session-1, received by any replica:
-	n, err := store.DeleteBySID(ctx, "https://op.example", "op-session-1")
+	ended, err := store.DeleteBySID(ctx, "https://op.example", "op-session-1")
 	if err != nil {
 		log.Fatal(err)
 	}
-	log.Printf("ended %d sessions", n)
+	log.Printf("ended %d sessions", len(ended))
 }
 
 // A SingleUse for login and logout states and logout token ids, shared by

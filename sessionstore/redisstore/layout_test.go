@@ -76,8 +76,8 @@ func TestIndexBounded(t *testing.T) {
 		if err := st.Create(ctx, s); err != nil {
 			t.Fatal(err)
 		}
-		if n, err := st.Delete(ctx, s.ID); err != nil || n != 1 {
-			t.Fatalf("Delete = %d, %v", n, err)
+		if ended, err := st.Delete(ctx, s.ID); err != nil || ended == nil || ended.ID != s.ID {
+			t.Fatalf("Delete = %v, %v", ended, err)
 		}
 		clock.Advance(2 * time.Hour)
 	}
@@ -143,9 +143,9 @@ func TestNoResurrection(t *testing.T) {
 	for range ss {
 		<-before
 	}
-	n, err := st.DeleteBySID(ctx, "iss", "shared")
-	if err != nil || n != len(ss) {
-		t.Errorf("DeleteBySID = %d, %v; want %d", n, err, len(ss))
+	ended, err := st.DeleteBySID(ctx, "iss", "shared")
+	if err != nil || len(ended) != len(ss) {
+		t.Errorf("DeleteBySID = %d sessions, %v; want %d", len(ended), err, len(ss))
 	}
 	deleted.Store(true)
 	for range ss {

@@ -42,14 +42,14 @@ return 1
 
 // deleteScript deletes a record, optionally only if its field ARGV[2]
 // equals ARGV[4] and its issuer equals ARGV[3] (index entries can outlive
-// the session they named). ARGV: now, field or "", iss, value. Returns 1 if
-// a live session was deleted, else 0.
+// the session they named). ARGV: now, field or "", iss, value. Returns the
+// record's JSON if a live session was deleted, else 0.
 var deleteScript = redis.NewScript(`
-local v = redis.call('HMGET', KEYS[1], 'exp', 'iss', ARGV[2] ~= '' and ARGV[2] or 'exp')
+local v = redis.call('HMGET', KEYS[1], 'exp', 'iss', ARGV[2] ~= '' and ARGV[2] or 'exp', 'json')
 if not v[1] then return 0 end
 if ARGV[2] ~= '' and (v[2] ~= ARGV[3] or v[3] ~= ARGV[4]) then return 0 end
 redis.call('DEL', KEYS[1])
-if v[1] > ARGV[1] then return 1 end
+if v[1] > ARGV[1] then return v[4] end
 return 0
 `)
 
@@ -71,17 +71,17 @@ return 1
 
 // subjectDeleteScript deletes a record of the issuer ARGV[2] and sid ARGV[3]
 // unless it is a live session of a subject other than ARGV[4].
-// ARGV: now, iss, sid, sub. Returns 1 if a live session of sub was deleted,
-// 0 if nothing live was deleted (missing, another identity, or expired: an
+// ARGV: now, iss, sid, sub. Returns the record's JSON if a live session of
+// sub was deleted, 0 if nothing live was deleted (missing, another identity, or expired: an
 // expired record of the sid is deleted whatever its subject), -1 if the
 // record is a live session of another subject (nothing deleted).
 var subjectDeleteScript = redis.NewScript(`
-local v = redis.call('HMGET', KEYS[1], 'exp', 'iss', 'sid', 'sub')
+local v = redis.call('HMGET', KEYS[1], 'exp', 'iss', 'sid', 'sub', 'json')
 if not v[1] or v[2] ~= ARGV[2] or v[3] ~= ARGV[3] then return 0 end
 local live = v[1] > ARGV[1]
 if live and v[4] ~= ARGV[4] then return -1 end
 redis.call('DEL', KEYS[1])
-if live then return 1 end
+if live then return v[5] end
 return 0
 `)
 

@@ -146,51 +146,65 @@ func (st *Store) index(ctx context.Context, s *sessionstore.Session, now time.Ti
 
 // Delete implements sessionstore.Store. One round trip. Index entries are
 // left to expire (see README.md).
-func (st *Store) Delete(ctx context.Context, id string) (int, error) {
-	n, err := deleteScript.Eval(ctx, st.c, []string{st.keys.session(id)}, stamp(st.now()), "", "", "").Int()
+func (st *Store) Delete(ctx context.Context, id string) (*sessionstore.Session, error) {
+	v, err := deleteScript.Eval(ctx, st.c, []string{st.keys.session(id)}, stamp(st.now()), "", "", "").Result()
 	if err != nil {
-		return 0, fmt.Errorf("redisstore: delete session: %w", err)
+		return nil, fmt.Errorf("redisstore: delete session: %w", err)
 	}
-	return n, nil
+	s, err := ended(v)
+	if err != nil {
+		return nil, fmt.Errorf("redisstore: delete session: %w", err)
+	}
+	return s, nil
+}
+
+// ended decodes a delete script's answer: the JSON of the live session it
+// deleted, or 0 (none).
+func ended(v any) (*sessionstore.Session, error) {
+	js, ok := v.(string)
+	if !ok {
+		return nil, nil
+	}
+	return decodeSession(js)
 }
 
 // DeleteBySID implements sessionstore.Store. At most two round trips
 // whatever the number of sessions: read the index, then delete every record
 // it names in one pipeline.
-func (st *Store) DeleteBySID(ctx context.Context, issuer, sid string) (int, error) {
+func (st *Store) DeleteBySID(ctx context.Context, issuer, sid string) ([]*sessionstore.Session, error) {
 	if sid == "" {
-		return 0, nil
+		return nil, nil
 	}
-	n, err := st.deleteIndexed(ctx, st.keys.bySID(issuer, sid), "sid", issuer, sid)
+	ss, err := st.deleteIndexed(ctx, st.keys.bySID(issuer, sid), "sid", issuer, sid)
 	if err != nil {
-		return 0, fmt.Errorf("redisstore: delete sessions by sid: %w", err)
+		return nil, fmt.Errorf("redisstore: delete sessions by sid: %w", err)
 	}
-	return n, nil
+	return ss, nil
 }
 
 // DeleteBySubject implements sessionstore.Store, like DeleteBySID.
-func (st *Store) DeleteBySubject(ctx context.Context, issuer, subject string) (int, error) {
+func (st *Store) DeleteBySubject(ctx context.Context, issuer, subject string) ([]*sessionstore.Session, error) {
 	if subject == "" {
-		return 0, nil
+		return nil, nil
 	}
-	n, err := st.deleteIndexed(ctx, st.keys.bySubject(issuer, subject), "sub", issuer, subject)
+	ss, err := st.deleteIndexed(ctx, st.keys.bySubject(issuer, subject), "sub", issuer, subject)
 	if err != nil {
-		return 0, fmt.Errorf("redisstore: delete sessions by subject: %w", err)
+		return nil, fmt.Errorf("redisstore: delete sessions by subject: %w", err)
 	}
-	return n, nil
+	return ss, nil
 }
 
 // deleteIndexed deletes the records named by the index key whose issuer and
 // field match; an entry can name a session that has since been deleted and
 // re-created with another identity.
-func (st *Store) deleteIndexed(ctx context.Context, key, field, issuer, value string) (int, error) {
+func (st *Store) deleteIndexed(ctx context.Context, key, field, issuer, value string) ([]*sessionstore.Session, error) {
 	now := st.now()
 	ids, err := st.c.ZRangeArgs(ctx, redis.ZRangeArgs{
 		Key: key, ByScore: true,
 		Start: strconv.FormatInt(now.Add(-indexGrace).UnixMilli(), 10), Stop: "+inf",
 	}).Result()
 	if err != nil || len(ids) == 0 {
-		return 0, err
+		return nil, err
 	}
 	pipe := st.c.Pipeline()
 	cmds := make([]*redis.Cmd, len(ids))
@@ -199,15 +213,26 @@ func (st *Store) deleteIndexed(ctx context.Context, key, field, issuer, value st
 		cmds[i] = deleteScript.Eval(ctx, pipe, []string{st.keys.session(id)}, at, field, issuer, value)
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
-		return 0, err
+		return nil, err
 	}
-	n := 0
+	return endedOf(cmds)
+}
+
+// endedOf collects the sessions a pipeline of delete scripts ended.
+func endedOf(cmds []*redis.Cmd) ([]*sessionstore.Session, error) {
+	var ss []*sessionstore.Session
 	for _, c := range cmds {
-		v, err := c.Int()
+		v, err := c.Result()
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
-		n += v
+		s, err := ended(v)
+		if err != nil {
+			return nil, err
+		}
+		if s != nil {
+			ss = append(ss, s)
+		}
 	}
-	return n, nil
+	return ss, nil
 }

@@ -36,39 +36,43 @@ var _ sessionstore.SIDSubjectDeleter = (*Store)(nil)
 // user, so sessions of two subjects under one (issuer, sid) mean a
 // misbehaving OP, and the check only has to keep a token from ending
 // another user's sessions that already exist.
-func (st *Store) DeleteBySIDAndSubject(ctx context.Context, issuer, sid, subject string) (int, error) {
+func (st *Store) DeleteBySIDAndSubject(ctx context.Context, issuer, sid, subject string) ([]*sessionstore.Session, error) {
 	if sid == "" {
 		if err := ctx.Err(); err != nil {
-			return 0, fmt.Errorf("redisstore: delete sessions by sid and subject: %w", err)
+			return nil, fmt.Errorf("redisstore: delete sessions by sid and subject: %w", err)
 		}
-		return 0, nil
+		return nil, nil
 	}
-	n, err := st.deleteSubjectChecked(ctx, issuer, sid, subject)
+	ss, err := st.deleteSubjectChecked(ctx, issuer, sid, subject)
 	if err != nil {
-		return 0, fmt.Errorf("redisstore: delete sessions by sid and subject: %w", err)
+		return nil, fmt.Errorf("redisstore: delete sessions by sid and subject: %w", err)
 	}
-	return n, nil
+	return ss, nil
 }
 
-func (st *Store) deleteSubjectChecked(ctx context.Context, issuer, sid, subject string) (int, error) {
+func (st *Store) deleteSubjectChecked(ctx context.Context, issuer, sid, subject string) ([]*sessionstore.Session, error) {
 	now := st.now()
 	ids, err := st.c.ZRangeArgs(ctx, redis.ZRangeArgs{
 		Key: st.keys.bySID(issuer, sid), ByScore: true,
 		Start: strconv.FormatInt(now.Add(-indexGrace).UnixMilli(), 10), Stop: "+inf",
 	}).Result()
 	if err != nil || len(ids) == 0 {
-		return 0, err
+		return nil, err
 	}
 	at := stamp(now)
 	if len(ids) == 1 {
-		n, err := subjectDeleteScript.Eval(ctx, st.c, []string{st.keys.session(ids[0])}, at, issuer, sid, subject).Int()
+		v, err := subjectDeleteScript.Eval(ctx, st.c, []string{st.keys.session(ids[0])}, at, issuer, sid, subject).Result()
 		switch {
 		case err != nil:
-			return 0, err
-		case n < 0:
-			return 0, sessionstore.ErrSubjectMismatch
+			return nil, err
+		case v == int64(-1):
+			return nil, sessionstore.ErrSubjectMismatch
 		}
-		return n, nil
+		s, err := ended(v)
+		if s == nil || err != nil {
+			return nil, err
+		}
+		return []*sessionstore.Session{s}, nil
 	}
 
 	// Several sessions: read every record's identity, then decide.
@@ -78,13 +82,13 @@ func (st *Store) deleteSubjectChecked(ctx context.Context, issuer, sid, subject 
 		reads[i] = pipe.HMGet(ctx, st.keys.session(id), "exp", "iss", "sid", "sub")
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
-		return 0, err
+		return nil, err
 	}
 	var mine []string // records of (issuer, sid), live ones all of subject
 	for i, r := range reads {
 		v := r.Val()
 		if len(v) != 4 {
-			return 0, errShortReply
+			return nil, errShortReply
 		}
 		exp, _ := v[0].(string)
 		iss, _ := v[1].(string)
@@ -94,12 +98,12 @@ func (st *Store) deleteSubjectChecked(ctx context.Context, issuer, sid, subject 
 			continue // gone, or the id now names another session
 		}
 		if exp > at && sub != subject {
-			return 0, sessionstore.ErrSubjectMismatch
+			return nil, sessionstore.ErrSubjectMismatch
 		}
 		mine = append(mine, ids[i])
 	}
 	if len(mine) == 0 {
-		return 0, nil
+		return nil, nil
 	}
 	pipe = st.c.Pipeline()
 	dels := make([]*redis.Cmd, len(mine))
@@ -107,19 +111,11 @@ func (st *Store) deleteSubjectChecked(ctx context.Context, issuer, sid, subject 
 		dels[i] = subjectDeleteScript.Eval(ctx, pipe, []string{st.keys.session(id)}, at, issuer, sid, subject)
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
-		return 0, err
+		return nil, err
 	}
-	n := 0
-	for _, c := range dels {
-		v, err := c.Int()
-		if err != nil {
-			return 0, err
-		}
-		if v > 0 { // -1: re-created as another subject's session since the read; kept
-			n += v
-		}
-	}
-	return n, nil
+	// -1 (re-created as another subject's session since the read) is kept
+	// and not returned, like 0.
+	return endedOf(dels)
 }
 
 // errShortReply guards against a server that answers HMGET with the wrong

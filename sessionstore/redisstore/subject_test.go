@@ -52,8 +52,8 @@ func TestDeleteBySIDAndSubjectRecreatedBetween(t *testing.T) {
 		}
 	}
 	hook := &afterHMGet{fn: func() {
-		if n, err := other.Delete(ctx, "a2"); err != nil || n != 1 {
-			t.Errorf("Delete(a2) = %d, %v", n, err)
+		if ended, err := other.Delete(ctx, "a2"); err != nil || ended == nil {
+			t.Errorf("Delete(a2) = %v, %v", ended, err)
 		}
 		if err := other.Create(ctx, mk("a2", "bob")); err != nil {
 			t.Errorf("re-Create(a2) for bob: %v", err)
@@ -64,9 +64,9 @@ func TestDeleteBySIDAndSubjectRecreatedBetween(t *testing.T) {
 	c.AddHook(hook)
 	st := newStore(t, redisstore.Config{Client: c, Prefix: prefix})
 
-	n, err := st.DeleteBySIDAndSubject(ctx, "https://op.example", "sid-1", "alice")
-	if err != nil || n != 2 {
-		t.Fatalf("DeleteBySIDAndSubject = %d, %v; want 2 (a1, a3), nil", n, err)
+	ended, err := st.DeleteBySIDAndSubject(ctx, "https://op.example", "sid-1", "alice")
+	if err != nil || len(ended) != 2 {
+		t.Fatalf("DeleteBySIDAndSubject = %d sessions, %v; want 2 (a1, a3), nil", len(ended), err)
 	}
 	for _, id := range []string{"a1", "a3"} {
 		if _, err := st.Get(ctx, id); !errors.Is(err, sessionstore.ErrNotFound) {
@@ -78,7 +78,7 @@ func TestDeleteBySIDAndSubjectRecreatedBetween(t *testing.T) {
 		t.Fatalf("bob's re-created session: Get = %v, %v; want it kept", got, err)
 	}
 	// bob's live session now blocks alice (the index still lists a1 and a3).
-	if n, err := st.DeleteBySIDAndSubject(ctx, "https://op.example", "sid-1", "alice"); !errors.Is(err, sessionstore.ErrSubjectMismatch) || n != 0 {
-		t.Errorf("DeleteBySIDAndSubject after = %d, %v; want ErrSubjectMismatch", n, err)
+	if ended, err := st.DeleteBySIDAndSubject(ctx, "https://op.example", "sid-1", "alice"); !errors.Is(err, sessionstore.ErrSubjectMismatch) || len(ended) != 0 {
+		t.Errorf("DeleteBySIDAndSubject after = %d sessions, %v; want ErrSubjectMismatch", len(ended), err)
 	}
 }

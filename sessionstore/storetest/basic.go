@@ -137,3 +137,31 @@ func testDeleteIdempotent(h *harness) {
 	h.deleteBySubject(iss, "alice", 0)
 	h.has(other)
 }
+
+// testDeleteReturnsSessions: each delete returns the live sessions it
+// ended, whole (Data included), so that the caller can act on them; an
+// expired one is not returned.
+func testDeleteReturnsSessions(h *harness) {
+	iss := h.issuer("op")
+	a := h.session(iss, "alice", "sid-1", time.Hour)
+	b := h.session(iss, "alice", "sid-2", time.Hour)
+	c := h.session(iss, "bob", "sid-3", time.Hour)
+	for _, s := range []*sessionstore.Session{a, b, c} {
+		h.create(s)
+	}
+	if got := h.deleteBySID(iss, "sid-1", 1); len(got) == 1 {
+		if d := diff(a, got[0]); d != "" {
+			h.Errorf("DeleteBySID returned a session unlike the stored one:\n%s", d)
+		}
+	}
+	if got := h.deleteBySubject(iss, "alice", 1); len(got) == 1 {
+		if d := diff(b, got[0]); d != "" {
+			h.Errorf("DeleteBySubject returned a session unlike the stored one:\n%s", d)
+		}
+	}
+	if got := h.deleteByID(c.ID, 1); got != nil {
+		if d := diff(c, got); d != "" {
+			h.Errorf("Delete returned a session unlike the stored one:\n%s", d)
+		}
+	}
+}

@@ -39,30 +39,55 @@ func (h *harness) gone(id string) {
 	}
 }
 
-// deleteByID calls Delete and checks the count.
-func (h *harness) deleteByID(id string, want int) {
+// deleteByID calls Delete and checks that it ended want (0 or 1) live
+// sessions, and that an ended one is the session of id.
+func (h *harness) deleteByID(id string, want int) *sessionstore.Session {
 	h.Helper()
-	n, err := h.store.Delete(h.Context(), id)
-	if err != nil || n != want {
-		h.Errorf("Delete(%q) = %d, %v; want %d, nil", id, n, err, want)
+	s, err := h.store.Delete(h.Context(), id)
+	n := 0
+	if s != nil {
+		n = 1
 	}
+	if err != nil || n != want || (s != nil && s.ID != id) {
+		h.Errorf("Delete(%q) = %v, %v; want %d session(s) of that id, nil", id, s, err, want)
+	}
+	return s
 }
 
-// deleteBySID calls DeleteBySID and checks the count.
-func (h *harness) deleteBySID(iss, sid string, want int) {
+// deleteBySID calls DeleteBySID and checks that it ended want live
+// sessions, each of (iss, sid) and each once.
+func (h *harness) deleteBySID(iss, sid string, want int) []*sessionstore.Session {
 	h.Helper()
-	n, err := h.store.DeleteBySID(h.Context(), iss, sid)
-	if err != nil || n != want {
-		h.Errorf("DeleteBySID(%q, %q) = %d, %v; want %d, nil", iss, sid, n, err, want)
+	ss, err := h.store.DeleteBySID(h.Context(), iss, sid)
+	if err != nil || len(ss) != want {
+		h.Errorf("DeleteBySID(%q, %q) = %d sessions, %v; want %d, nil", iss, sid, len(ss), err, want)
 	}
+	h.endedOf(ss, func(s *sessionstore.Session) bool { return s.Issuer == iss && s.SID == sid })
+	return ss
 }
 
-// deleteBySubject calls DeleteBySubject and checks the count.
-func (h *harness) deleteBySubject(iss, sub string, want int) {
+// deleteBySubject calls DeleteBySubject and checks that it ended want live
+// sessions, each of (iss, sub) and each once.
+func (h *harness) deleteBySubject(iss, sub string, want int) []*sessionstore.Session {
 	h.Helper()
-	n, err := h.store.DeleteBySubject(h.Context(), iss, sub)
-	if err != nil || n != want {
-		h.Errorf("DeleteBySubject(%q, %q) = %d, %v; want %d, nil", iss, sub, n, err, want)
+	ss, err := h.store.DeleteBySubject(h.Context(), iss, sub)
+	if err != nil || len(ss) != want {
+		h.Errorf("DeleteBySubject(%q, %q) = %d sessions, %v; want %d, nil", iss, sub, len(ss), err, want)
+	}
+	h.endedOf(ss, func(s *sessionstore.Session) bool { return s.Issuer == iss && s.Subject == sub })
+	return ss
+}
+
+// endedOf checks that every ended session is a distinct one that belongs.
+func (h *harness) endedOf(ss []*sessionstore.Session, belongs func(*sessionstore.Session) bool) {
+	h.Helper()
+	seen := map[string]bool{}
+	for _, s := range ss {
+		if s == nil || seen[s.ID] || !belongs(s) {
+			h.Errorf("an index delete returned %v: nil, repeated, or not of the index", s)
+			continue
+		}
+		seen[s.ID] = true
 	}
 }
 

@@ -89,28 +89,30 @@ func testConcurrent(h *harness) {
 			defer deleters.Done()
 			<-gr.created
 			for _, s := range gr.sessions[:perGroup/3] {
-				n, err := h.store.Delete(ctx, s.ID)
+				ended, err := h.store.Delete(ctx, s.ID)
 				if err != nil {
 					h.Errorf("Delete(%q): %v", s.ID, err)
 				}
-				gr.byID += n
+				if ended != nil {
+					gr.byID++
+				}
 			}
 		}()
 		// Deleter by index: all of them.
 		go func() {
 			defer deleters.Done()
 			<-gr.created
-			var n int
+			var ended []*sessionstore.Session
 			var err error
 			if gr.bySID {
-				n, err = h.store.DeleteBySID(ctx, iss, gr.sessions[0].SID)
+				ended, err = h.store.DeleteBySID(ctx, iss, gr.sessions[0].SID)
 			} else {
-				n, err = h.store.DeleteBySubject(ctx, iss, gr.sessions[0].Subject)
+				ended, err = h.store.DeleteBySubject(ctx, iss, gr.sessions[0].Subject)
 			}
 			if err != nil {
 				h.Errorf("index delete: %v", err)
 			}
-			gr.byIndex = n
+			gr.byIndex = len(ended)
 		}()
 	}
 	// Control creators, two per session, racing each other.

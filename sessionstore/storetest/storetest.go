@@ -65,6 +65,7 @@ var tests = []struct {
 	{"UpdateUnknown", testUpdateUnknown},
 	{"UpdateAfterDelete", testUpdateAfterDelete},
 	{"DeleteIdempotent", testDeleteIdempotent},
+	{"DeleteReturnsSessions", testDeleteReturnsSessions},
 	{"DeleteBySID", testDeleteBySID},
 	{"DeleteBySubject", testDeleteBySubject},
 	{"EmptySIDMatchesNothing", testEmptySID},

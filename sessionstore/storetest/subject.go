@@ -23,13 +23,14 @@ func (h *harness) subjectDeleter() sessionstore.SIDSubjectDeleter {
 // or the mismatch error when mismatch is set.
 func (h *harness) deleteBySIDAndSubject(iss, sid, sub string, want int, mismatch bool) {
 	h.Helper()
-	n, err := h.subjectDeleter().DeleteBySIDAndSubject(h.Context(), iss, sid, sub)
+	ss, err := h.subjectDeleter().DeleteBySIDAndSubject(h.Context(), iss, sid, sub)
 	switch {
-	case mismatch && (!errors.Is(err, sessionstore.ErrSubjectMismatch) || n != 0):
-		h.Errorf("DeleteBySIDAndSubject(%q, %q, %q) = %d, %v; want 0 and an error matching ErrSubjectMismatch", iss, sid, sub, n, err)
-	case !mismatch && (err != nil || n != want):
-		h.Errorf("DeleteBySIDAndSubject(%q, %q, %q) = %d, %v; want %d, nil", iss, sid, sub, n, err, want)
+	case mismatch && (!errors.Is(err, sessionstore.ErrSubjectMismatch) || len(ss) != 0):
+		h.Errorf("DeleteBySIDAndSubject(%q, %q, %q) = %d sessions, %v; want none and an error matching ErrSubjectMismatch", iss, sid, sub, len(ss), err)
+	case !mismatch && (err != nil || len(ss) != want):
+		h.Errorf("DeleteBySIDAndSubject(%q, %q, %q) = %d sessions, %v; want %d, nil", iss, sid, sub, len(ss), err, want)
 	}
+	h.endedOf(ss, func(s *sessionstore.Session) bool { return s.Issuer == iss && s.SID == sid && s.Subject == sub })
 }
 
 // testDeleteBySIDAndSubject: a sid with a live session of another subject
