@@ -104,7 +104,7 @@ func TestSignOptions(t *testing.T) {
 				t.Errorf("alg none token has a signature: %s", raw)
 			}
 			if tt.verifyWith != nil {
-				jws, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.HS256})
+				jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.HS256})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -124,7 +124,7 @@ func TestSignWithEncryption(t *testing.T) {
 	if strings.Count(raw, ".") != 4 {
 		t.Fatalf("not a compact JWE: %s", raw)
 	}
-	jwe, err := jose.ParseEncrypted(raw, []jose.KeyAlgorithm{jose.ECDH_ES_A128KW}, []jose.ContentEncryption{jose.A128GCM})
+	jwe, err := jose.ParseEncryptedCompact(raw, []jose.KeyAlgorithm{jose.ECDH_ES_A128KW}, []jose.ContentEncryption{jose.A128GCM})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +174,7 @@ func TestHS256Client(t *testing.T) {
 		t.Fatal(err)
 	}
 	tk := loginAt(t, op, browser(t), "hs", "a-long-shared-secret-of-32-bytes", "http://hs.example/cb")
-	jws, err := jose.ParseSigned(tk.IDToken, []jose.SignatureAlgorithm{jose.HS256})
+	jws, err := jose.ParseSignedCompact(tk.IDToken, []jose.SignatureAlgorithm{jose.HS256})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -142,7 +142,7 @@ func verify(t *testing.T, op *testop.OP, raw string) (map[string]any, jose.Heade
 	if err := json.NewDecoder(resp.Body).Decode(&set); err != nil {
 		t.Fatal(err)
 	}
-	jws, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256, jose.ES256})
+	jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.RS256, jose.ES256})
 	if err != nil {
 		t.Fatalf("parse %q: %v", raw, err)
 	}

@@ -137,7 +137,7 @@ func tryVerify(t *testing.T, op *rptest.Server, raw, secret string) (map[string]
 	t.Helper()
 	var set jose.JSONWebKeySet
 	getJSON(t, discovery(t, op)["jwks_uri"].(string), &set)
-	jws, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.HS256})
+	jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.HS256})
 	if err != nil {
 		return nil, jose.Header{}, err
 	}

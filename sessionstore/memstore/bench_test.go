@@ -213,16 +213,20 @@ type chain struct {
 	recs  []chainRecord
 }
 
-// chainSlot has the size of the store's index slot.
+// chainSlot has the size of the store's index slot; only ref is read, the
+// blank fields stand for the slot's tags.
 type chainSlot struct {
-	tag, ref uint32
-	tags     uint64
+	_   uint32
+	ref uint32
+	_   uint64
 }
 
+// chainRecord has the size of the store's record, with key at the offset
+// of the record's key; the blank fields stand for the rest of the record.
 type chainRecord struct {
-	head [80]byte
-	key  [120]byte
-	tail [8]byte
+	_   [80]byte
+	key [120]byte
+	_   [8]byte
 }
 
 func newChain(n int, rng *rand.Rand) *chain {
