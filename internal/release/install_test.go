@@ -63,11 +63,23 @@ var _ = sharedStores
 // go get, and builds README.md's program ("Use it in your application")
 // plus a file that sets up a redisstore and a pgstore store. The binary
 // holds exactly the proxy's slo modules, and getting the core alone leaves
-// the user's go line at the core's.
+// the user's go line at the core's. Each other published module is also
+// got alone into a new module, so that nothing else raises the core's
+// version above one it requires that no proxy has (v0.0.0, say). (A
+// replace in a published go.mod cannot show here, since the user's go
+// command ignores it: TestRequirements refuses it.)
 func TestInstallFromProxy(t *testing.T) {
 	_, mods := repo(t)
 	pub := publishedModules(mods)
 	goBin, env, sums := proxyEnv(t)
+
+	for _, m := range pub[1:] {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module example.com/alone\n\ngo "+pub[0].File.Go.Version+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		goRun(t, dir, env, goBin, "get", m.Path+"@"+Next)
+	}
 
 	src, err := readme.Program("Use it in your application")
 	if err != nil {
