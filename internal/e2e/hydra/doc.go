@@ -2,10 +2,11 @@
 // an OpenID-certified OP, for slo's interop tests.
 //
 // Hydra's dependency graph is large, so it lives in this module of its own,
-// through the tool directive in go.mod, and in no other. Package
-// internal/e2e/hydraop builds it with
+// through the tool directive in go.mod, and in no other; the module stays
+// out of the repository's workspace (go.work), so every go command here
+// runs with GOWORK=off. Package internal/e2e/hydraop builds it with
 //
-//	go tool -n hydra
+//	GOWORK=off go tool -n hydra
 //
 // run in this directory, which compiles Hydra into the Go build cache on
 // first use and afterwards only prints the cached binary's path.
@@ -16,7 +17,8 @@
 //
 // To move to another Hydra release:
 //
-//	go get -tool github.com/ory/hydra/v2@vX.Y.Z
+//	GOWORK=off go get -tool github.com/ory/hydra/v2@vX.Y.Z
 //
-// then copy the release's replace of pop into go.mod and run go mod tidy.
+// then copy the release's replace of pop into go.mod and run
+// GOWORK=off go mod tidy.
 package hydra

@@ -5,7 +5,7 @@
 // directive, so that its large dependency graph stays out of every other
 // module. Start builds it once per test binary with
 //
-//	go tool -n hydra   (run in internal/e2e/hydra)
+//	GOWORK=off go tool -n hydra   (run in internal/e2e/hydra)
 //
 // which compiles it into the Go build cache on first use (about a minute and
 // a half on a two-core machine, module downloads included) and then only
