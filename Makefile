@@ -9,7 +9,7 @@ GO ?= go
 # recipe, $(wsdirs) sets the shell variable ws to the workspace's
 # directories, then $(gowork) sets gw to the GOWORK value for module $$m:
 # empty (the workspace) or off.
-wsdirs = ws="$$($(GO) list -m -f '{{.Dir}}')"
+wsdirs = ws="$$(GOWORK= $(GO) list -m -f '{{.Dir}}')"
 gowork = gw=off; if printf '%s\n' "$$ws" | grep -qxF "$$(cd $$m && pwd)"; then gw=; fi
 
 # staticcheck, at the version internal/tools/go.mod pins: `go tool -n`
