@@ -14,16 +14,22 @@
 // (issuer, sub), because logout requests from the OP carry no usable
 // browser cookie. The packages:
 //
-//   - [github.com/oidc-slo/slo/rp]: the OpenID Connect client: discovery,
-//     login with PKCE, ID token verification, the end-session request.
-//   - [github.com/oidc-slo/slo/sessionstore]: the session record and the
-//     Store contract; memstore is the in-memory store, and the separate
-//     modules redisstore and pgstore share sessions between replicas.
+//   - [github.com/oidc-slo/slo/rp]: the OpenID Connect client: discovery
+//     (also deferred until the OP answers), login with PKCE, ID token
+//     verification, refresh, revocation, the end-session request.
+//   - [github.com/oidc-slo/slo/rp/rptest]: an OP for the application's own
+//     tests.
+//   - [github.com/oidc-slo/slo/sessionstore]: the session record, the Store
+//     contract (sessions, and the logouts a login under way must see) and
+//     the SingleUse contract (states and logout-token ids used once);
+//     memstore implements both in memory, and the separate modules
+//     redisstore and pgstore share them between replicas.
 //   - [github.com/oidc-slo/slo/logout]: logout token verification, the
-//     back-channel and front-channel handlers, the replay cache, logout
-//     events.
+//     back-channel and front-channel handlers, logout events.
 //   - [github.com/oidc-slo/slo/middleware]: net/http glue that puts it all
-//     on a ServeMux.
+//     on a ServeMux: login and callback (claims, a login hook, step-up),
+//     the session cookie, tokens for calling APIs, sign-out, the logout
+//     endpoints, the session check, error pages.
 //
 // A worked example, an application behind one OP:
 //
@@ -34,26 +40,27 @@
 //		ClientSecret:          os.Getenv("CLIENT_SECRET"),
 //		RedirectURL:           "https://app.example.com/callback",
 //		PostLogoutRedirectURL: "https://app.example.com/logged-out",
+//		Scopes:                []string{"openid", "profile", "email"},
 //	})
 //	if err != nil {
 //		log.Fatal(err)
 //	}
-//	m, err := middleware.New(middleware.Config{
+//	auth, err := middleware.New(middleware.Config{
 //		Client: client,
-//		Key:    cookieKey, // 32 random bytes shared by all replicas
+//		Key:    cookieKey, // ≥ 32 random bytes shared by all replicas
 //	})
 //	if err != nil {
 //		log.Fatal(err)
 //	}
 //	mux := http.NewServeMux()
-//	m.Register(mux) // /login, /callback, /logout, /logged-out, logout endpoints
-//	mux.Handle("GET /{$}", m.RequireLogin(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+//	auth.Register(mux) // /login, /callback, /logout, /logged-out, logout endpoints
+//	mux.Handle("GET /{$}", auth.RequireLogin(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 //		s, _ := middleware.SessionFromContext(r.Context())
-//		fmt.Fprintf(w, "hello %s", s.Subject)
+//		fmt.Fprintf(w, "hello %s", s.Profile().Name)
 //	})))
 //	log.Fatal(http.ListenAndServe(":8080", mux))
 //
 // Register the application at the OP with the JSON that
-// [middleware.Middleware.Registration] returns (also served at
+// [middleware.Auth.Registration] returns (also served at
 // /.well-known/oidc-client).
 package slo

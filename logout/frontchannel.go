@@ -33,6 +33,13 @@ type FrontChannelConfig struct {
 	// Store holds the sessions. Required.
 	Store sessionstore.Store
 
+	// AllowSIDWithoutIss lets a request that carries sid but no iss name
+	// that sid at the one trusted issuer, as Microsoft Entra ID sends its
+	// front-channel logout requests (Front-Channel Logout 1.0 §2 says both
+	// come together). It needs exactly one issuer in Issuers. Off by
+	// default: such a request gets 400 and ends nothing.
+	AllowSIDWithoutIss bool
+
 	// AllowCookieLogout lets a request without iss and sid end the session
 	// of the cookie that came with it, if one came, for OPs that cannot
 	// send iss and sid (registered frontchannel_logout_session_required
@@ -116,6 +123,8 @@ type FrontChannelHandler struct {
 
 	cspStatic string // CSP of the script-free pages
 	cspScript string // CSP of the page that clears storage
+
+	sidOnlyIssuer string // Config.AllowSIDWithoutIss: the one issuer
 }
 
 // frontChannelClearScript is the whole inline script of the logged-out page.
@@ -180,6 +189,9 @@ func NewFrontChannelHandler(cfg FrontChannelConfig) (*FrontChannelHandler, error
 			origins = append(origins, a)
 		}
 	}
+	if cfg.AllowSIDWithoutIss && len(cfg.Issuers) != 1 {
+		errs = append(errs, errors.New("logout: FrontChannelConfig.AllowSIDWithoutIss needs exactly one issuer"))
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
@@ -196,6 +208,9 @@ func NewFrontChannelHandler(cfg FrontChannelConfig) (*FrontChannelHandler, error
 		onLogout:      cfg.OnLogout,
 		logger:        cfg.Logger,
 		storeTimeout:  cfg.StoreTimeout,
+	}
+	if cfg.AllowSIDWithoutIss {
+		h.sidOnlyIssuer = cfg.Issuers[0]
 	}
 	if h.logger == nil {
 		h.logger = slog.Default()
@@ -270,7 +285,7 @@ func (h *FrontChannelHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 
-	iss, sid, named, err := frontChannelParams(r.URL.RawQuery)
+	iss, sid, named, err := frontChannelParams(r.URL.RawQuery, h.sidOnlyIssuer)
 	if err != nil {
 		ev.Issuer, ev.SID = frontChannelClip(iss), frontChannelClip(sid)
 		ev.Err = err
@@ -319,7 +334,9 @@ func (h *FrontChannelHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) 
 // url.ParseQuery semantics ('+' is a space, %2B a plus). named reports that
 // both came; err (wrapping ErrFrontChannelRefused) that the query is
 // malformed, a parameter is repeated or empty, or only one of them came.
-func frontChannelParams(rawQuery string) (iss, sid string, named bool, err error) {
+//
+// With sidOnlyIssuer set, a sid without iss names that issuer's sid.
+func frontChannelParams(rawQuery, sidOnlyIssuer string) (iss, sid string, named bool, err error) {
 	q, perr := url.ParseQuery(rawQuery)
 	if perr != nil {
 		return "", "", false, fmt.Errorf("%w: malformed query", ErrFrontChannelRefused)
@@ -338,6 +355,8 @@ func frontChannelParams(rawQuery string) (iss, sid string, named bool, err error
 	switch {
 	case !hasIss && !hasSID:
 		return "", "", false, nil
+	case hasSID && !hasIss && sidOnlyIssuer != "" && sid != "":
+		return sidOnlyIssuer, sid, true, nil
 	case hasIss != hasSID:
 		return iss, sid, false, fmt.Errorf("%w: iss and sid must come together", ErrFrontChannelRefused)
 	case iss == "" || sid == "":

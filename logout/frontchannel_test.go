@@ -861,3 +861,40 @@ func TestFrontChannelCookiePathMustBeFramed(t *testing.T) {
 		})
 	}
 }
+
+// TestFrontChannelSIDWithoutIss: with AllowSIDWithoutIss and one issuer, a
+// request with sid but no iss (as Microsoft Entra ID sends it) ends that
+// issuer's sessions of the sid; without the option, or with an empty sid,
+// it is refused.
+func TestFrontChannelSIDWithoutIss(t *testing.T) {
+	sidOnly := url.Values{"sid": {"S1"}}.Encode()
+	st := newFCStore(fcFixture()...)
+	h, _ := newFCHandler(t, st, func(c *logout.FrontChannelConfig) { c.AllowCookieLogout = false })
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, fcRequest(t, http.MethodGet, sidOnly, ""))
+	if rec.Code != http.StatusBadRequest {
+		t.Fatalf("sid without iss by default = %d, want 400", rec.Code)
+	}
+
+	h, events := newFCHandler(t, st, func(c *logout.FrontChannelConfig) {
+		c.Issuers, c.AllowSIDWithoutIss, c.AllowCookieLogout = []string{fcIssuer}, true, false
+	})
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, fcRequest(t, http.MethodGet, sidOnly, ""))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("sid without iss, allowed = %d, want 200", rec.Code)
+	}
+	if evs := events.all(); len(evs) != 1 || evs[0].Issuer != fcIssuer || evs[0].SID != "S1" || evs[0].Ended != 2 {
+		t.Fatalf("events = %+v, want the two sessions of (%s, S1) ended", evs, fcIssuer)
+	}
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, fcRequest(t, http.MethodGet, "sid=", ""))
+	if rec.Code != http.StatusBadRequest {
+		t.Errorf("empty sid = %d, want 400", rec.Code)
+	}
+
+	if _, err := logout.NewFrontChannelHandler(logout.FrontChannelConfig{Issuers: []string{fcIssuer, fcIssuer2},
+		Store: st, AllowSIDWithoutIss: true}); err == nil {
+		t.Error("AllowSIDWithoutIss with two issuers was accepted")
+	}
+}

@@ -18,6 +18,19 @@
 //     request that was in flight.
 //   - Delete, DeleteBySID and DeleteBySubject are idempotent and return the
 //     live sessions they ended; an empty sid matches nothing.
+//   - RecordLogout remembers, for as long as a login may take, that an OP
+//     session (or every session of a subject) was logged out, moving
+//     forward on a later logout; LastLogout returns the latest one. A login
+//     already under way when the logout arrived finds it after it created
+//     its session and ends that session, so that a logout is never undone
+//     by a login in flight ([Logout]).
+//
+// The [SingleUse] contract is the other thing replicas share: values that
+// may be used once until they expire, each kind in its own [Namespace]
+// (logout-token ids, login states, logout states). An implementation never
+// refuses a value because many others were recorded: a bounded one forgets
+// early, per namespace, so that values anyone can create (login states)
+// never displace those only the OP can create (logout-token ids).
 //
 // A Store may also implement [SIDSubjectDeleter]: DeleteBySIDAndSubject ends
 // the sessions of (issuer, sid) only if every live one belongs to the given
@@ -26,7 +39,8 @@
 // Back-channel logout uses it for tokens that carry both sid and sub. All
 // stores in this repository implement it; storetest checks it when present.
 //
-// Backends: [github.com/oidc-slo/slo/sessionstore/memstore] (in memory, the
-// default), and the separate modules sessionstore/redisstore and
-// sessionstore/pgstore for deployments with several replicas.
+// Backends, each of a Store and a SingleUse:
+// [github.com/oidc-slo/slo/sessionstore/memstore] (in memory, the default),
+// and the separate modules sessionstore/redisstore and sessionstore/pgstore
+// for deployments with several replicas.
 package sessionstore

@@ -22,7 +22,13 @@
 // high-water mark (208 bytes per session). See the package benchmarks.
 //
 // [Store.DeleteBySIDAndSubject] implements the optional
-// [sessionstore.SIDSubjectDeleter] under the same lock, atomically.
+// [sessionstore.SIDSubjectDeleter] under the same lock, atomically. The
+// logout records of [Store.RecordLogout] live beside the sessions under
+// their own lock, bounded (the oldest is forgotten when 262,144 are kept).
+//
+// [SingleUse] is the in-memory [sessionstore.SingleUse]: each namespace has
+// its own room (MaxPerNamespace) and forgets its oldest value when full,
+// never refusing one, in constant amortized time.
 //
 // Tests inject a clock through [Config].Now.
 package memstore

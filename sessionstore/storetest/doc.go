@@ -1,6 +1,7 @@
 // Package storetest is a conformance suite for implementations of
-// [sessionstore.Store], in the manner of testing/fstest: a store's own tests
-// call [Run], which checks the whole contract in named subtests.
+// [sessionstore.Store] and [sessionstore.SingleUse], in the manner of
+// testing/fstest: a store's own tests call [Run] (and [RunSingleUse] for its
+// single-use store), which checks the whole contract in named subtests.
 //
 // A store with an injectable clock passes its clock in, so expiry is tested
 // instantly and exactly at the boundary:
@@ -30,7 +31,9 @@
 //     what was stored when they are whole milliseconds: stores must keep at
 //     least millisecond precision. Location and monotonic clock readings
 //     need not survive.
-//   - A nil and an empty Data.Values are the same.
+//   - A nil and an empty Data.Values are the same; Data.Claims comes back
+//     byte for byte.
+//   - The deletes return the live sessions they ended, whole.
 //   - Sessions are live while the store's clock is before ExpiresAt. Get,
 //     Update and the index deletes treat a session at or after ExpiresAt
 //     as absent, and the deletes do not count it. Its id is free again:
