@@ -75,11 +75,13 @@ func fill(tb testing.TB, n int, now func() time.Time) (*memstore.Store, []*sessi
 //
 // x-floor is the ratio the store would have if ending a session at 1M cost
 // only the two memory accesses that must follow one another: the sid's
-// index slot, then the record it names (whose key is compared, and whose
-// other index slots are fetched alongside). It is ns/del-1k plus the extra
-// time of that bare two-step chain at 1M over 1k (ns/chain-1M,
-// ns/chain-1k), measured alongside on arrays of the store's own sizes and
-// under a mutex as in the store, over ns/del-1k.
+// index slot, then the record it names (whose key is compared). It is
+// ns/del-1k plus the extra time of that bare two-step chain at 1M over 1k
+// (ns/chain-1M, ns/chain-1k), measured alongside on arrays of the store's
+// own sizes and under a mutex as in the store, over ns/del-1k.
+// x-floor+slots does the same for the chain plus the two other index slots
+// a delete must clear (the session's id and subject entries), read
+// alongside the record as the store does (ns/chain+slots-1k, -1M).
 //
 // Ending a session leaves a stale entry in the expiry queue, which is
 // compacted in one pass once stale entries outnumber live ones. The 1k
@@ -103,6 +105,7 @@ func BenchmarkDeleteBySID(b *testing.B) {
 		mtook time.Duration
 		chain *chain
 		ctook time.Duration
+		atook time.Duration
 	}
 	small, big := &side{}, &side{}
 	small.store, small.ss = fill(b, 1_000, clock)
@@ -177,6 +180,14 @@ func BenchmarkDeleteBySID(b *testing.B) {
 			sink += sd.chain.follow(sid)
 		}
 		sd.ctook += cpu.now() - start
+		// Other sessions than the chain's, so that it does not find them
+		// in cache.
+		prepare(sd, sd.perm[len(sd.perm)-sd.next:][:batch])
+		start = cpu.now()
+		for _, sid := range sids {
+			sink += sd.chain.followAll(sid)
+		}
+		sd.atook += cpu.now() - start
 	}
 	cpu.lock()
 	defer cpu.unlock()
@@ -197,6 +208,9 @@ func BenchmarkDeleteBySID(b *testing.B) {
 	b.ReportMetric(per(small.ctook, small), "ns/chain-1k")
 	b.ReportMetric(per(big.ctook, big), "ns/chain-1M")
 	b.ReportMetric((per(small.took, small)+per(big.ctook, big)-per(small.ctook, small))/per(small.took, small), "x-floor")
+	b.ReportMetric(per(small.atook, small), "ns/chain+slots-1k")
+	b.ReportMetric(per(big.atook, big), "ns/chain+slots-1M")
+	b.ReportMetric((per(small.took, small)+per(big.atook, big)-per(small.atook, small))/per(small.took, small), "x-floor+slots")
 	if sink == 0 {
 		b.Fatal("no lookups")
 	}
@@ -213,12 +227,13 @@ type chain struct {
 	recs  []chainRecord
 }
 
-// chainSlot has the size of the store's index slot; only ref is read, the
-// blank fields stand for the slot's tags.
+// chainSlot has the size of the store's index slot: a tag (blank here), the
+// record number, and the positions of the record's two other index slots,
+// as the store's slot carries their tags.
 type chainSlot struct {
-	_   uint32
-	ref uint32
-	_   uint64
+	_      uint32
+	ref    uint32
+	others [2]uint32
 }
 
 // chainRecord has the size of the store's record, with key at the offset
@@ -238,8 +253,25 @@ func newChain(n int, rng *rand.Rand) *chain {
 	c.slots = make([]chainSlot, size)
 	for i := range c.slots {
 		c.slots[i].ref = uint32(rng.IntN(n))
+		c.slots[i].others = [2]uint32{uint32(rng.IntN(size)), uint32(rng.IntN(size))}
 	}
 	return c
+}
+
+// followAll is follow plus what a delete must also touch: the record's two
+// other index slots (its id's and its subject's), whose positions the sid's
+// slot gives, so that they are fetched alongside the record rather than
+// after it. It returns 1 on a match.
+func (c *chain) followAll(sid string) int {
+	h := maphash.String(c.seed, sid)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v := c.slots[h&uint64(len(c.slots)-1)]
+	a, b := &c.slots[v.others[0]], &c.slots[v.others[1]]
+	if r := &c.recs[v.ref]; string(r.key[:len(sid)]) == sid && a.ref|b.ref != 1<<32-1 {
+		return 1
+	}
+	return 0
 }
 
 // follow hashes sid, reads its slot, then compares sid with the key of the
