@@ -68,6 +68,6 @@ demo:
 
 # make bench: the benchmarks BENCHMARKS.md records (see there for each command).
 bench:
-	$(GO) test -run='^$$' -bench=. -benchmem ./middleware/ ./logout/ ./sessionstore/memstore/
+	$(GO) test -run='^$$' -bench=. -benchmem ./middleware/ ./logout/ ./rp/ ./internal/jwtclaims/ ./sessionstore/memstore/
 	cd sessionstore/redisstore && $(GO) test -run='^$$' -bench=. -benchmem .
 	cd sessionstore/pgstore && $(GO) test -run='^$$' -bench=. -benchmem .
