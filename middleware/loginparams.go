@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/oidc-slo/slo/rp"
 )
@@ -144,13 +145,15 @@ func (a *Auth) Require(reqs ...Requirement) func(http.Handler) http.Handler {
 	}
 }
 
+// printable reports whether v is valid UTF-8 without ASCII control
+// characters.
 func printable(v string) bool {
 	for i := 0; i < len(v); i++ {
 		if v[i] < 0x20 || v[i] == 0x7f {
 			return false
 		}
 	}
-	return true
+	return utf8.ValidString(v)
 }
 
 // validLocales accepts a space-separated list of BCP 47 language tags.
