@@ -29,14 +29,15 @@ func (w *benchWriter) WriteHeader(code int)        { w.code = code }
 
 // BenchmarkBackChannel runs the whole back-channel handler on valid logout
 // tokens (form parsing, JWS parsing and signature verification, claim
-// checks, replay check in a MemoryReplayCache, DeleteBySID in a memstore)
+// checks, the single-use check in a memstore.SingleUse, the logout record
+// and DeleteBySID in a memstore)
 // and, interleaved in the same loop, go-jose's ParseSignedCompact + Verify
 // of the same token with the same public key: the least any verifier must
 // do. It reports both times and their ratio as x-jose-verify.
 //
 // Honesty notes: every iteration uses a different pre-minted token (unique
-// jti), so the replay cache really records one entry per request; when the
-// pool of tokens wraps, the cache is replaced outside the timed sections.
+// jti), so the single-use store really records one entry per request; when
+// the pool of tokens wraps, it is replaced outside the timed sections.
 // Each token names a sid with one live session, which the handler ends; the
 // sessions are re-created outside the timed sections when the pool wraps.
 // The ns/op that the testing package prints covers both sides plus the

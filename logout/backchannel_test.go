@@ -491,7 +491,7 @@ func TestBackChannelReplay(t *testing.T) {
 }
 
 // TestBackChannelRetryAfterStoreFailure: a token whose sessions could not
-// be ended is forgotten by the replay cache, so the OP's retry works.
+// be ended is forgotten by the single-use store, so the OP's retry works.
 func TestBackChannelRetryAfterStoreFailure(t *testing.T) {
 	f := newHandlerFixture(t, nil, nil)
 	f.store.deleteErr = errors.New("store down")

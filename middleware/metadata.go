@@ -26,7 +26,7 @@ type Registration struct {
 // OP: its redirect and post-logout URIs and its front- and back-channel
 // logout URIs, which share the redirect URI's origin as Front-Channel
 // Logout 1.0 §2 requires, with sid required on both channels (on the front
-// channel unless Config.FrontChannelCookieLogout is set).
+// channel unless Config.FrontChannel.AllowCookieLogout is set).
 func (a *Auth) Registration() Registration {
 	rc := a.client.Config()
 	reg := Registration{

@@ -46,7 +46,7 @@ type Options struct {
 	Now func() time.Time
 	// LegacyLogoutTokens makes logout tokens follow the Back-Channel Logout
 	// text from before errata 1 (2023): no exp claim, typ "JWT". slo's
-	// middleware accepts them only with AllowLogoutTokensWithoutExp.
+	// middleware accepts them only with Config.Verifier.AllowMissingExp.
 	LegacyLogoutTokens bool
 	// NoCheckSession makes an OP without Session Management: no
 	// check_session_iframe in discovery, no session_state in
