@@ -46,6 +46,14 @@ var (
 	// ErrNoRevocationEndpoint means the OP advertises no revocation_endpoint
 	// (RFC 7009).
 	ErrNoRevocationEndpoint = errors.New("rp: OP has no revocation_endpoint")
+	// ErrNoUserinfoEndpoint means the OP advertises no userinfo_endpoint
+	// (OpenID Connect Core 1.0 §5.3).
+	ErrNoUserinfoEndpoint = errors.New("rp: OP has no userinfo_endpoint")
+	// ErrInvalidUserinfo means a UserInfo response failed validation
+	// (OpenID Connect Core 1.0 §5.3.2): its sub is not the login's, it is
+	// not a JSON object, or, signed, its signature, iss or aud is wrong.
+	// The wrapping error says why.
+	ErrInvalidUserinfo = errors.New("rp: invalid UserInfo response")
 	// ErrOPUnavailable means discovery has not succeeded yet
 	// (Config.DeferDiscovery), so nothing that needs the OP can be done.
 	// The error is an *UnavailableError, which says when to retry.

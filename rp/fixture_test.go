@@ -9,6 +9,7 @@ import (
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"maps"
 	"net"
@@ -67,6 +68,14 @@ type fakeOP struct {
 	tokenForm []url.Values
 	revokes   []url.Values
 	revokeReq []*http.Request
+
+	// The UserInfo endpoint answers userinfo with userinfoType (default
+	// application/json) and userinfoStatus (default 200), and records the
+	// Authorization headers it receives.
+	userinfo       string
+	userinfoType   string
+	userinfoStatus int
+	userinfoAuth   []string
 
 	jwksHits      atomic.Int32
 	discoveryHits atomic.Int32
@@ -195,9 +204,32 @@ func (op *fakeOP) serve(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusBadRequest)
 			w.Write([]byte(`{"error":"unsupported_token_type"}`))
 		}
+	case "/userinfo":
+		op.mu.Lock()
+		op.userinfoAuth = append(op.userinfoAuth, r.Header.Get("Authorization"))
+		body, typ, status := op.userinfo, op.userinfoType, op.userinfoStatus
+		op.mu.Unlock()
+		if typ == "" {
+			typ = "application/json"
+		}
+		w.Header().Set("Content-Type", typ)
+		if status == http.StatusUnauthorized {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="op", error="invalid_token", error_description="expired"`)
+		}
+		if status != 0 {
+			w.WriteHeader(status)
+		}
+		io.WriteString(w, body)
 	default:
 		http.NotFound(w, r)
 	}
+}
+
+// setUserinfo sets how the UserInfo endpoint answers.
+func (op *fakeOP) setUserinfo(body, contentType string, status int) {
+	op.mu.Lock()
+	defer op.mu.Unlock()
+	op.userinfo, op.userinfoType, op.userinfoStatus = body, contentType, status
 }
 
 func (op *fakeOP) setMeta(k string, v any) {
