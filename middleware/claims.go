@@ -3,6 +3,7 @@ package middleware
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -21,9 +22,16 @@ var essentialClaims = []string{"sub", "auth_time", "acr", "amr"}
 var profileClaims = []string{"name", "given_name", "family_name", "preferred_username",
 	"email", "email_verified", "picture", "locale"}
 
+// idTokenOnlyClaims are the claims about the token and the authentication,
+// which the session takes from the ID token even when UserInfo has them
+// too (Config.Userinfo).
+var idTokenOnlyClaims = []string{"iss", "sub", "aud", "exp", "iat", "nbf", "jti", "nonce", "azp", "sid",
+	"auth_time", "acr", "amr", "at_hash", "c_hash", "s_hash"}
+
 // sessionClaims returns the claims to keep with the session of a login: the
-// ID token's, filtered by Config.Claims and bounded by Config.MaxClaimsBytes,
-// in the compact form sessionstore.Data.Claims has.
+// ID token's (with Config.Userinfo, merged with the UserInfo claims),
+// filtered by Config.Claims and bounded by Config.MaxClaimsBytes, in the
+// compact form sessionstore.Data.Claims has.
 func (a *Auth) sessionClaims(ctx context.Context, res *rp.Result) (json.RawMessage, error) {
 	if res.IDToken == nil {
 		return nil, nil
@@ -31,6 +39,11 @@ func (a *Auth) sessionClaims(ctx context.Context, res *rp.Result) (json.RawMessa
 	var all map[string]json.RawMessage
 	if err := res.IDToken.Claims(&all); err != nil {
 		return nil, fmt.Errorf("middleware: reading the ID token's claims: %w", err)
+	}
+	if a.userinfo {
+		if err := a.addUserinfo(ctx, res, all); err != nil {
+			return nil, err
+		}
 	}
 	kept := all
 	if a.claims != nil {
@@ -65,4 +78,26 @@ func (a *Auth) sessionClaims(ctx context.Context, res *rp.Result) (json.RawMessa
 		b = nil
 	}
 	return b, nil
+}
+
+// addUserinfo fetches the UserInfo claims of a login and adds them to
+// claims, the ID token's, which keeps those of idTokenOnlyClaims.
+func (a *Auth) addUserinfo(ctx context.Context, res *rp.Result, claims map[string]json.RawMessage) error {
+	if res.Token == nil || res.Token.AccessToken == "" {
+		return errors.New("middleware: Config.Userinfo is set, but the OP issued no access token")
+	}
+	raw, err := a.client.Userinfo(ctx, res.Token.AccessToken, res.Subject)
+	if err != nil {
+		return fmt.Errorf("middleware: fetching the UserInfo claims: %w", err)
+	}
+	var ui map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &ui); err != nil {
+		return fmt.Errorf("middleware: reading the UserInfo claims: %w", err)
+	}
+	for k, v := range ui {
+		if !slices.Contains(idTokenOnlyClaims, k) {
+			claims[k] = v
+		}
+	}
+	return nil
 }

@@ -159,10 +159,20 @@ type Config struct {
 	// the logout.
 	KeepRefreshTokens bool
 
-	// Claims lists the claims of the ID token kept with the session
-	// (sessionstore.Data.Claims, read with Session.Claims and
-	// Session.Profile); sub, auth_time, acr and amr are always kept.
-	// Default: every claim.
+	// Userinfo makes each login also fetch the user's claims from the OP's
+	// UserInfo endpoint (rp.Client.Userinfo: its sub must be the ID
+	// token's), once, and keep them with the session beside the ID
+	// token's: for a claim in both, the UserInfo value is kept, except for
+	// the claims about the token and the authentication (iss, sub, aud,
+	// exp, iat, nbf, jti, nonce, azp, sid, auth_time, acr, amr, at_hash,
+	// c_hash, s_hash), which always come from the ID token. A login whose
+	// UserInfo request fails is refused (502). The OP must advertise a
+	// userinfo_endpoint (New checks it when discovery is done).
+	Userinfo bool
+	// Claims lists the claims of the ID token (and of UserInfo, with
+	// Userinfo) kept with the session (sessionstore.Data.Claims, read with
+	// Session.Claims and Session.Profile); sub, auth_time, acr and amr are
+	// always kept. Default: every claim.
 	Claims []string
 	// MaxClaimsBytes bounds the kept claims; larger ones are cut down to
 	// the standard profile claims, with a warning. Default
@@ -237,6 +247,7 @@ type Auth struct {
 	loginQuery   bool // Config.LoginParams
 	formPost     bool // Config.ResponseMode == "form_post"
 	claims       []string
+	userinfo     bool // Config.Userinfo
 	maxClaims    int
 
 	endSessionPOST bool // Config.EndSessionPOST
@@ -301,6 +312,7 @@ func New(cfg Config) (*Auth, error) {
 		loginQuery:    cfg.LoginParams,
 		formPost:      cfg.ResponseMode == "form_post",
 		claims:        slices.Clone(cfg.Claims),
+		userinfo:      cfg.Userinfo,
 		maxClaims:     cmp.Or(cfg.MaxClaimsBytes, DefaultMaxClaimsBytes),
 		onLogin:       cfg.OnLogin,
 
@@ -311,6 +323,9 @@ func New(cfg Config) (*Auth, error) {
 	case "", "query", "form_post":
 	default:
 		errs = append(errs, fmt.Errorf("middleware: ResponseMode %q is not query or form_post", cfg.ResponseMode))
+	}
+	if a.userinfo && cfg.Client.Discovered() && cfg.Client.Metadata().UserinfoEndpoint == "" {
+		errs = append(errs, errors.New("middleware: Config.Userinfo is set, but the OP advertises no userinfo_endpoint"))
 	}
 	if a.maxClaims < 0 {
 		errs = append(errs, errors.New("middleware: MaxClaimsBytes must not be negative"))

@@ -24,8 +24,9 @@
 // In a handler, [SessionFromContext] returns the session, with the user's
 // claims ([sessionstore.Session.Profile], [sessionstore.Session.Claims]);
 // [Auth.HTTPClient] calls APIs with its access token, renewed as needed.
-// [Config] says, field by field, what else can be set: the claims kept, a
-// login hook, login parameters, a path prefix, the logout options of the
+// [Config] says, field by field, what else can be set: the claims kept (the
+// ID token's, and with Config.Userinfo the UserInfo endpoint's), a login
+// hook, login parameters, a path prefix, the logout options of the
 // logout package (nested, spelled once), and more.
 //
 // RequireLogin sends a browser's navigation without a session to login and

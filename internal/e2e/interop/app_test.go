@@ -129,6 +129,9 @@ func (a *app) start(t *testing.T, op *oidcprovider.Provider) {
 		Logger:               logger,
 		Verifier:             logout.VerifierConfig{AllowMissingExp: a.opts.allowMissingExp},
 		SessionCheckInterval: a.opts.sessionCheck,
+		// Every login also reads the OP's UserInfo endpoint (its sub
+		// checked against the ID token's): a login fails if that fails.
+		Userinfo: true,
 	})
 	if err != nil {
 		t.Fatalf("%s: middleware.New: %v", a.name, err)

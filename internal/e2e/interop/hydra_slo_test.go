@@ -59,6 +59,9 @@ func newSLO(t *testing.T, a *hydraApp, issuer string, s sloSettings) http.Handle
 		},
 		Logger:   logger,
 		Verifier: logout.VerifierConfig{AllowMissingExp: s.allowMissingExp},
+		// Every login also reads the OP's UserInfo endpoint (its sub
+		// checked against the ID token's): a login fails if that fails.
+		Userinfo: true,
 	})
 	if err != nil {
 		t.Fatalf("%s: middleware.New: %v", a.name, err)
