@@ -7,7 +7,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"sync/atomic"
@@ -18,6 +17,7 @@ import (
 	"github.com/oidc-slo/slo/internal/testop"
 	"github.com/oidc-slo/slo/logout"
 	"github.com/oidc-slo/slo/rp"
+	"github.com/oidc-slo/slo/rp/rptest"
 	"github.com/oidc-slo/slo/sessionstore"
 	"github.com/oidc-slo/slo/sessionstore/memstore"
 )
@@ -48,19 +48,53 @@ func newE2EApp(t *testing.T, id string) *e2eApp {
 	return a
 }
 
-func (a *e2eApp) registration() testop.Client {
-	return testop.Client{
-		ID: a.id, Secret: "secret-of-" + a.id,
+// registration is the app's registration at the OP.
+func (a *e2eApp) registration() rptest.Client {
+	return rptest.Client{
+		ClientID: a.id, ClientSecret: "secret-of-" + a.id,
 		RedirectURIs:           []string{a.srv.URL + "/callback"},
 		PostLogoutRedirectURIs: []string{a.srv.URL + "/logged-out"},
 		BackChannelLogoutURI:   a.srv.URL + "/backchannel-logout",
 	}
 }
 
-func (a *e2eApp) start(t *testing.T, op *testop.OP) {
+// testopClient is the same registration for internal/testop, for the tests
+// that forge tokens rptest cannot.
+func (a *e2eApp) testopClient() testop.Client {
+	r := a.registration()
+	return testop.Client{
+		ID: r.ClientID, Secret: r.ClientSecret, RedirectURIs: r.RedirectURIs,
+		PostLogoutRedirectURIs: r.PostLogoutRedirectURIs, BackChannelLogoutURI: r.BackChannelLogoutURI,
+	}
+}
+
+// newRPTestOP starts an rptest OP with apps registered.
+func newRPTestOP(t *testing.T, opts rptest.Options, apps ...*e2eApp) *rptest.Server {
+	t.Helper()
+	op := rptest.NewServer(opts)
+	t.Cleanup(op.Close)
+	for _, a := range apps {
+		if err := op.Register(a.registration()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return op
+}
+
+// newE2EBrowser returns a browser that keeps cookies and stops at every
+// redirect.
+func newE2EBrowser() *http.Client {
+	b := rptest.NewBrowser()
+	b.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return b
+}
+
+// start configures the app's client and back-channel handler for the OP
+// with issuer.
+func (a *e2eApp) start(t *testing.T, issuer string) {
 	t.Helper()
 	c, err := rp.New(t.Context(), rp.Config{
-		Issuer: op.Issuer(), ClientID: a.id, ClientSecret: "secret-of-" + a.id,
+		Issuer: issuer, ClientID: a.id, ClientSecret: "secret-of-" + a.id,
 		RedirectURL: a.srv.URL + "/callback", PostLogoutRedirectURL: a.srv.URL + "/logged-out",
 	})
 	if err != nil {
@@ -118,15 +152,11 @@ func (a *e2eApp) login(t *testing.T, b *http.Client) (*rp.Result, *sessionstore.
 // ended its session locally, still answers 200.
 func TestBackChannelEndToEnd(t *testing.T) {
 	app1, app2 := newE2EApp(t, "app1"), newE2EApp(t, "app2")
-	op := testop.NewServer(t, testop.Config{Clients: []testop.Client{app1.registration(), app2.registration()}})
-	app1.start(t, op)
-	app2.start(t, op)
+	op := newRPTestOP(t, rptest.Options{}, app1, app2)
+	app1.start(t, op.Issuer())
+	app2.start(t, op.Issuer())
 
-	jar, err := cookiejar.New(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	browser := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	browser := newE2EBrowser()
 	res1, s1 := app1.login(t, browser)
 	res2, s2 := app2.login(t, browser)
 	if res1.SID == "" || res1.SID != res2.SID || res1.Subject != res2.Subject {
@@ -148,7 +178,11 @@ func TestBackChannelEndToEnd(t *testing.T) {
 	}
 	resp.Body.Close()
 
-	deliveries := op.Deliveries()
+	logouts := op.Logouts()
+	if len(logouts) != 1 || len(logouts[0].SIDs) != 1 || logouts[0].SIDs[0] != res1.SID {
+		t.Fatalf("logouts at the OP = %+v, want one of sid %q", logouts, res1.SID)
+	}
+	deliveries := logouts[0].BackChannel
 	if len(deliveries) != 2 {
 		t.Fatalf("deliveries = %+v, want 2", deliveries)
 	}
@@ -181,7 +215,7 @@ func TestBackChannelEndToEnd(t *testing.T) {
 	// The OP delivering the same token again (a retry) is refused as a
 	// replay.
 	d := deliveries[1]
-	post, err := http.PostForm(d.URI, url.Values{"logout_token": {d.LogoutToken}})
+	post, err := http.PostForm(d.URL, url.Values{"logout_token": {d.LogoutToken}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,8 +230,8 @@ func TestBackChannelEndToEnd(t *testing.T) {
 func TestBackChannelEndToEndLegacyOP(t *testing.T) {
 	for _, compat := range []bool{false, true} {
 		app := newE2EApp(t, "app")
-		op := testop.NewServer(t, testop.Config{Clients: []testop.Client{app.registration()}, LegacyLogoutTokens: true})
-		app.start(t, op)
+		op := newRPTestOP(t, rptest.Options{LegacyLogoutTokens: true}, app)
+		app.start(t, op.Issuer())
 		if compat {
 			v, err := logout.NewVerifier(logout.VerifierConfig{
 				Providers:       []logout.Provider{logout.ProviderFromClient(app.client)},
@@ -212,10 +246,8 @@ func TestBackChannelEndToEndLegacyOP(t *testing.T) {
 			}
 			app.handler.Store(h)
 		}
-		jar, _ := cookiejar.New(nil)
-		browser := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-		res, _ := app.login(t, browser)
-		ds := op.EndSession(t.Context(), res.SID)
+		res, _ := app.login(t, newE2EBrowser())
+		ds := op.EndSession(t.Context(), res.SID).BackChannel
 		want := http.StatusBadRequest
 		if compat {
 			want = http.StatusOK
@@ -235,11 +267,9 @@ func TestBackChannelEndToEndLegacyOP(t *testing.T) {
 // lookup, pinned algorithms) does the signature check.
 func TestBackChannelWithRPKeySet(t *testing.T) {
 	app := newE2EApp(t, "app")
-	op := testop.NewServer(t, testop.Config{Clients: []testop.Client{app.registration()}})
-	app.start(t, op)
-	jar, _ := cookiejar.New(nil)
-	browser := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	res, s := app.login(t, browser)
+	op := testop.NewServer(t, testop.Config{Clients: []testop.Client{app.testopClient()}})
+	app.start(t, op.Issuer())
+	res, s := app.login(t, newE2EBrowser())
 
 	claims := func() map[string]any { return op.LogoutClaims("app", res.Subject, res.SID) }
 	cases := []struct {
@@ -287,7 +317,7 @@ func TestBackChannelEncryptedWithRP(t *testing.T) {
 		t.Fatal(err)
 	}
 	app := newE2EApp(t, "app")
-	op := testop.NewServer(t, testop.Config{Clients: []testop.Client{app.registration()}})
+	op := testop.NewServer(t, testop.Config{Clients: []testop.Client{app.testopClient()}})
 	c, err := rp.New(t.Context(), rp.Config{
 		Issuer: op.Issuer(), ClientID: "app", ClientSecret: "secret-of-app",
 		RedirectURL:    app.srv.URL + "/callback",

@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/oidc-slo/slo/internal/testop"
 	"github.com/oidc-slo/slo/middleware"
 	"github.com/oidc-slo/slo/rp"
+	"github.com/oidc-slo/slo/rp/rptest"
 	"github.com/oidc-slo/slo/sessionstore"
 	"github.com/oidc-slo/slo/sessionstore/memstore"
 )
@@ -26,10 +26,7 @@ func (d *discardWriter) WriteHeader(int)             {}
 // RequireLogin (memstore) and reports, beside ns/op and allocs/op, the
 // allocations it adds to the bare handler ("extra-allocs/op"; target ≤ 8).
 func BenchmarkRequireLogin(b *testing.B) {
-	op, err := testop.Start(testop.Config{}, "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
+	op := rptest.NewServer(rptest.Options{})
 	defer op.Close()
 	client, err := rp.New(b.Context(), rp.Config{
 		Issuer: op.Issuer(), ClientID: "app", ClientSecret: "s", RedirectURL: "http://127.0.0.1:1/callback",

@@ -13,7 +13,6 @@ import (
 	"log"
 	"log/slog"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
@@ -25,6 +24,7 @@ import (
 	"github.com/oidc-slo/slo/logout"
 	"github.com/oidc-slo/slo/middleware"
 	"github.com/oidc-slo/slo/rp"
+	"github.com/oidc-slo/slo/rp/rptest"
 	"github.com/oidc-slo/slo/sessionstore"
 )
 
@@ -694,15 +694,12 @@ func TestRecheckTopLevel(t *testing.T) {
 // notices within SessionCheckInterval and reloads.
 func ExampleAuth_SessionCheckSnippet() {
 	ctx := context.Background()
-	op, err := testop.Start(testop.Config{}, "127.0.0.1:0")
-	if err != nil {
-		log.Fatal(err)
-	}
+	op := rptest.NewServer(rptest.Options{})
 	defer op.Close()
 	mux := http.NewServeMux()
 	app := httptest.NewServer(mux)
 	defer app.Close()
-	if err := op.AddClient(testop.Client{ID: "app", Secret: "secret", RedirectURIs: []string{app.URL + "/callback"}}); err != nil {
+	if err := op.Register(rptest.Client{ClientID: "app", ClientSecret: "secret", RedirectURIs: []string{app.URL + "/callback"}}); err != nil {
 		log.Fatal(err)
 	}
 	client, err := rp.New(ctx, rp.Config{
@@ -726,10 +723,7 @@ func ExampleAuth_SessionCheckSnippet() {
 		}{s.Subject, m.SessionCheckSnippet(r.Context())})
 	})))
 
-	jar, _ := cookiejar.New(nil)
-	req, _ := http.NewRequest(http.MethodGet, app.URL+"/", nil)
-	req.Header.Set("Accept", "text/html") // a navigation, as a browser sends it
-	resp, err := (&http.Client{Jar: jar}).Do(req)
+	resp, err := rptest.NewBrowser().Get(app.URL + "/") // signs alice in at the OP
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -6,36 +6,36 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/oidc-slo/slo/internal/testop"
 	"github.com/oidc-slo/slo/middleware"
 	"github.com/oidc-slo/slo/rp"
+	"github.com/oidc-slo/slo/rp/rptest"
 	"github.com/oidc-slo/slo/sessionstore/memstore"
 )
 
 // prefixApp is an application served under /app of its host, either with
 // full paths on one mux or behind http.StripPrefix.
 type prefixApp struct {
-	op   *testop.OP
-	srv  *httptest.Server
-	auth *middleware.Auth
-	http *http.Client
+	srv        *httptest.Server
+	auth       *middleware.Auth
+	http       *http.Client
+	endSession string // the path of the OP's end_session_endpoint
 }
 
 func newPrefixApp(t *testing.T, stripped bool) *prefixApp {
 	t.Helper()
-	op := testop.NewServer(t, testop.Config{})
+	op := rptest.NewServer(rptest.Options{})
+	t.Cleanup(op.Close)
 	outer := http.NewServeMux()
 	srv := httptest.NewServer(outer)
 	t.Cleanup(srv.Close)
 	base := srv.URL + "/app/"
-	if err := op.AddClient(testop.Client{ID: "app", Secret: "s",
+	if err := op.Register(rptest.Client{ClientID: "app", ClientSecret: "s",
 		RedirectURIs: []string{base + "callback"}, PostLogoutRedirectURIs: []string{base + "logged-out"}}); err != nil {
 		t.Fatal(err)
 	}
@@ -59,8 +59,11 @@ func newPrefixApp(t *testing.T, stripped bool) *prefixApp {
 		s, _ := middleware.SessionFromContext(r.Context())
 		fmt.Fprintf(w, "private %s %s", s.Subject, auth.SessionCheckSnippet(r.Context()))
 	})))
-	jar, _ := cookiejar.New(nil)
-	return &prefixApp{op: op, srv: srv, auth: auth, http: &http.Client{Jar: jar, Transport: browserTransport{}}}
+	end, err := url.Parse(client.Metadata().EndSessionEndpoint)
+	if err != nil || end.Path == "" {
+		t.Fatalf("the OP's end_session_endpoint %q: %v", client.Metadata().EndSessionEndpoint, err)
+	}
+	return &prefixApp{srv: srv, auth: auth, http: rptest.NewBrowser(), endSession: end.Path}
 }
 
 // TestPathPrefix: under /app, with full paths and behind http.StripPrefix,
@@ -117,8 +120,8 @@ func TestPathPrefix(t *testing.T) {
 
 			// Sign out: through the OP and back to /app/logged-out, which
 			// sends the browser on to the sign-out's return_to.
-			step := &http.Client{Jar: a.http.Jar, Transport: browserTransport{},
-				CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+			step := *a.http
+			step.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 			req, _ := http.NewRequest(http.MethodPost, a.srv.URL+"/app/logout", strings.NewReader("return_to=/app/private/bye"))
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 			var trail []string
@@ -135,7 +138,7 @@ func TestPathPrefix(t *testing.T) {
 				trail = append(trail, loc.Path)
 				req, _ = http.NewRequest(http.MethodGet, loc.String(), nil)
 			}
-			want := []string{"/end_session", "/app/logged-out", "/app/private/bye", "/app/login"}
+			want := []string{a.endSession, "/app/logged-out", "/app/private/bye", "/app/login"}
 			if strings.Join(trail[:min(len(trail), 4)], " ") != strings.Join(want, " ") {
 				t.Fatalf("sign-out went %v, want %v", trail, want)
 			}
@@ -149,7 +152,8 @@ func TestPathPrefix(t *testing.T) {
 // TestPathPrefixConfig: a __Host- cookie cannot live under a path, and the
 // redirect URL must lie under BaseURL.
 func TestPathPrefixConfig(t *testing.T) {
-	op := testop.NewServer(t, testop.Config{})
+	op := rptest.NewServer(rptest.Options{})
+	t.Cleanup(op.Close)
 	client, err := rp.New(t.Context(), rp.Config{Issuer: op.Issuer(), ClientID: "app",
 		RedirectURL: "http://127.0.0.1:1/other/callback"})
 	if err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/oidc-slo/slo/logout"
 	"github.com/oidc-slo/slo/middleware"
 	"github.com/oidc-slo/slo/rp"
+	"github.com/oidc-slo/slo/rp/rptest"
 	"github.com/oidc-slo/slo/sessionstore"
 	"github.com/oidc-slo/slo/sessionstore/memstore"
 )
@@ -573,11 +574,8 @@ func TestSignOutDecryptsEncryptedIDTokenHint(t *testing.T) {
 // spelled differently on the same origin is accepted and the registered
 // logout URIs are canonical.
 func TestOriginIsSerialisedAsBrowsersDo(t *testing.T) {
-	op, err := testop.Start(testop.Config{}, "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { op.Close() })
+	op := rptest.NewServer(rptest.Options{})
+	t.Cleanup(op.Close)
 	client, err := rp.New(t.Context(), rp.Config{
 		Issuer: op.Issuer(), ClientID: "app", ClientSecret: "s",
 		RedirectURL:           "https://App.Example:443/callback",

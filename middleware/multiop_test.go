@@ -5,15 +5,13 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"testing"
 
-	"github.com/oidc-slo/slo/internal/testop"
 	"github.com/oidc-slo/slo/middleware"
 	"github.com/oidc-slo/slo/rp"
+	"github.com/oidc-slo/slo/rp/rptest"
 	"github.com/oidc-slo/slo/sessionstore/memstore"
 )
 
@@ -27,12 +25,13 @@ func TestTwoOPsOneApp(t *testing.T) {
 	t.Cleanup(app.Close)
 	store := memstore.New(memstore.Config{})
 	used := memstore.NewSingleUse(memstore.SingleUseConfig{})
-	ops := map[string]*testop.OP{}
+	ops := map[string]*rptest.Server{}
 	auths := map[string]*middleware.Auth{}
 	for _, name := range []string{"a", "b"} {
-		op := testop.NewServer(t, testop.Config{})
+		op := rptest.NewServer(rptest.Options{})
+		t.Cleanup(op.Close)
 		base := app.URL + "/" + name
-		if err := op.AddClient(testop.Client{ID: "app-" + name, Secret: "s",
+		if err := op.Register(rptest.Client{ClientID: "app-" + name, ClientSecret: "s",
 			RedirectURIs: []string{base + "/callback"}, BackChannelLogoutURI: base + "/backchannel-logout"}); err != nil {
 			t.Fatal(err)
 		}
@@ -60,8 +59,7 @@ func TestTwoOPsOneApp(t *testing.T) {
 			fmt.Fprintf(w, "%s %s", s.Issuer, s.Subject)
 		})))
 	}
-	jar, _ := cookiejar.New(nil)
-	browser := &http.Client{Jar: jar, Transport: browserTransport{}}
+	browser := rptest.NewBrowser()
 	me := func(name string) string {
 		resp, err := browser.Get(app.URL + "/" + name + "/me")
 		if err != nil {
@@ -78,11 +76,12 @@ func TestTwoOPsOneApp(t *testing.T) {
 	}
 
 	// OP a ends its session: only a's session ends.
-	ds := ops["a"].EndSession(t.Context(), "alice")
-	if len(ds) != 1 || ds[0].Status != http.StatusOK {
+	lo := ops["a"].EndSession(t.Context(), "alice")
+	if ds := lo.BackChannel; len(ds) != 1 || ds[0].ClientID != "app-a" || ds[0].Status != http.StatusOK {
 		t.Fatalf("deliveries %+v", ds)
 	}
-	noRedirect := &http.Client{Jar: jar, Transport: browserTransport{}, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	noRedirect := *browser
+	noRedirect.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	resp, err := noRedirect.Get(app.URL + "/a/me")
 	if err != nil {
 		t.Fatal(err)
@@ -95,19 +94,23 @@ func TestTwoOPsOneApp(t *testing.T) {
 		t.Fatalf("b after a's logout: %q", got)
 	}
 
-	// A token naming b's issuer but signed by a's key is refused at b.
-	sid := ops["b"].SessionSIDs("alice")[0]
-	claims := ops["b"].LogoutClaims("app-b", "alice", sid)
-	forged := ops["a"].SignLogoutToken(claims)
-	resp, err = http.PostForm(app.URL+"/b/backchannel-logout", url.Values{"logout_token": {forged}})
-	if err != nil {
-		t.Fatal(err)
+	// A token naming b's issuer but signed by a's key is refused at b: a
+	// mints b's claims (its own iss replaced by b's) with its key.
+	sids := ops["b"].SIDs("alice")
+	if len(sids) != 1 {
+		t.Fatalf("b's OP sessions of alice: %v", sids)
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusBadRequest {
-		t.Fatalf("token for b signed by a = %d, want 400", resp.StatusCode)
+	forged := ops["a"].LogoutToken("app-b", "alice", sids[0], rptest.WithClaim("iss", ops["b"].Issuer()))
+	if d := ops["b"].SendLogoutToken(t.Context(), "app-b", forged); d.Err != nil || d.Status != http.StatusBadRequest {
+		t.Fatalf("token for b signed by a = %d (%v), want 400", d.Status, d.Err)
 	}
 	if got := me("b"); got != ops["b"].Issuer()+" alice" {
 		t.Fatalf("b after a forged token: %q", got)
+	}
+	// The same claims signed by b itself end b's session: the refusal
+	// above was the key's.
+	genuine := ops["b"].LogoutToken("app-b", "alice", sids[0])
+	if d := ops["b"].SendLogoutToken(t.Context(), "app-b", genuine); d.Err != nil || d.Status != http.StatusOK {
+		t.Fatalf("token for b signed by b = %d (%v), want 200", d.Status, d.Err)
 	}
 }

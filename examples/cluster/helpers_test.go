@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/cookiejar"
 	"os"
 	"slices"
 	"strings"
@@ -19,7 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/oidc-slo/slo/internal/redistest"
-	"github.com/oidc-slo/slo/internal/testop"
+	"github.com/oidc-slo/slo/rp/rptest"
 )
 
 // skipOrFail skips the test for a missing service or binary, or fails it
@@ -102,42 +101,35 @@ func newSharedStore(t *testing.T, kind string) sharedStore {
 	return sharedStore{}
 }
 
-// startOP starts the test OP for the length of the test.
-func startOP(t *testing.T) *testop.OP {
+// startOP starts the test OP (slo's public one, rp/rptest) for the length
+// of the test.
+func startOP(t *testing.T) *rptest.Server {
 	t.Helper()
-	return testop.NewServer(t, testop.Config{Logger: slog.New(slog.DiscardHandler)})
+	op := rptest.NewServer(rptest.Options{Logger: slog.New(slog.DiscardHandler)})
+	t.Cleanup(op.Close)
+	return op
 }
 
-// register registers the client "app" with every URI under public, as an
+// appClient is the client "app" with every URI under public, as an
 // operator registers a replicated application: one registration, the load
 // balancer's URIs.
-func register(t *testing.T, op *testop.OP, public string) {
-	t.Helper()
-	if err := op.AddClient(testop.Client{
-		ID:                               "app",
-		Secret:                           "app-secret",
+func appClient(public string) rptest.Client {
+	return rptest.Client{
+		ClientID:                         "app",
+		ClientSecret:                     "app-secret",
 		RedirectURIs:                     []string{public + "/callback"},
 		PostLogoutRedirectURIs:           []string{public + "/logged-out"},
 		BackChannelLogoutURI:             public + "/backchannel-logout",
 		BackChannelLogoutSessionRequired: true,
-	}); err != nil {
-		t.Fatal(err)
 	}
 }
 
-// newBrowser returns an HTTP client with a cookie jar, following redirects,
-// that sends what a browser sends when it navigates (see navigate) through
-// rt (nil: http.DefaultTransport).
-func newBrowser(t testing.TB, rt http.RoundTripper) *http.Client {
+// register registers appClient(public) at op.
+func register(t *testing.T, op *rptest.Server, public string) {
 	t.Helper()
-	jar, err := cookiejar.New(nil)
-	if err != nil {
+	if err := op.Register(appClient(public)); err != nil {
 		t.Fatal(err)
 	}
-	if rt == nil {
-		rt = http.DefaultTransport
-	}
-	return &http.Client{Jar: jar, Transport: browserTransport{rt}}
 }
 
 // navigate marks req as a browser's page load: the middleware redirects a
@@ -146,17 +138,6 @@ func newBrowser(t testing.TB, rt http.RoundTripper) *http.Client {
 func navigate(req *http.Request) *http.Request {
 	req.Header.Set("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")
 	return req
-}
-
-// browserTransport sends every request as a page load (navigate) unless
-// it already has an Accept header.
-type browserTransport struct{ next http.RoundTripper }
-
-func (b browserTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.Header.Get("Accept") == "" {
-		req = navigate(req.Clone(req.Context()))
-	}
-	return b.next.RoundTrip(req)
 }
 
 // noRedirect returns a copy of c that does not follow redirects.

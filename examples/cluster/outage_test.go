@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/oidc-slo/slo/internal/redistest"
+	"github.com/oidc-slo/slo/rp/rptest"
 )
 
 // TestRedisOutage stops the Redis server under a running replica and starts
@@ -44,7 +45,7 @@ func TestRedisOutage(t *testing.T) {
 	app.Start()
 	t.Cleanup(app.Close)
 
-	browser := newBrowser(t, nil)
+	browser := rptest.NewBrowser()
 	direct := noRedirect(browser)
 	// request sends method path with the browser's cookies, without
 	// following redirects.
@@ -102,7 +103,7 @@ func TestRedisOutage(t *testing.T) {
 		}
 	})
 	t.Run("back-channel logout answers 400 with an Error log", func(t *testing.T) {
-		tok := op.SignLogoutToken(op.LogoutClaims("app", "alice", st.SID))
+		tok := op.LogoutToken("app", "alice", st.SID)
 		resp := request("POST", "/backchannel-logout", url.Values{"logout_token": {tok}})
 		if resp.StatusCode != http.StatusBadRequest {
 			t.Errorf("back-channel logout with Redis down: %d, want 400", resp.StatusCode)
@@ -152,7 +153,7 @@ func TestRedisOutage(t *testing.T) {
 		t.Fatalf("GET /private after the restart: %d %q, want a redirect to /login", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	st = login()
-	ds := op.EndSession(ctx, st.SID)
+	ds := op.EndSession(ctx, st.SID).BackChannel
 	if len(ds) != 1 || ds[0].Status != http.StatusOK || ds[0].Err != nil {
 		t.Fatalf("back-channel logout after the restart: %+v", ds)
 	}

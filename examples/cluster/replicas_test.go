@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/oidc-slo/slo/middleware"
+	"github.com/oidc-slo/slo/rp/rptest"
 	"github.com/oidc-slo/slo/sessionstore"
 )
 
@@ -82,10 +83,11 @@ func (p *routingProxy) answered(method, path string) []string {
 }
 
 // routeTransport sets X-Route on the browser's requests to the proxy, per
-// path, and remembers the last callback request.
+// path, and remembers the last callback request; next sends them.
 type routeTransport struct {
 	host  string
 	route func(path string) string
+	next  http.RoundTripper
 
 	mu             sync.Mutex
 	callbackURL    string
@@ -102,7 +104,7 @@ func (rt *routeTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			rt.mu.Unlock()
 		}
 	}
-	return http.DefaultTransport.RoundTrip(req)
+	return rt.next.RoundTrip(req)
 }
 
 // TestReplicas runs two replicas as separate processes sharing one store,
@@ -152,7 +154,8 @@ func testReplicas(t *testing.T, bin, kind string) {
 		}
 		return "r1"
 	}}
-	browser := newBrowser(t, rt)
+	browser := rptest.NewBrowser()
+	rt.next, browser.Transport = browser.Transport, rt
 	code, final, body := get(t, browser, public+"/login?return_to=/whoami")
 	if code != http.StatusOK || !strings.HasSuffix(final, "/whoami") {
 		t.Fatalf("login ended at %d %s: %q", code, final, body)
@@ -167,7 +170,7 @@ func testReplicas(t *testing.T, bin, kind string) {
 	if st.Replica != "r1" || !st.LoggedIn || st.Subject != "alice" || st.SID == "" {
 		t.Fatalf("r1 after login: %+v", st)
 	}
-	sids := op.SessionSIDs("alice")
+	sids := op.SIDs("alice")
 	if len(sids) != 1 || sids[0] != st.SID {
 		t.Fatalf("OP sids %v, session sid %q", sids, st.SID)
 	}
@@ -209,8 +212,8 @@ func testReplicas(t *testing.T, bin, kind string) {
 	// The OP ends its session and posts the logout token; the proxy sends
 	// it to r2.
 	proxy.setDefault("r2")
-	ds := op.EndSession(ctx, st.SID)
-	if len(ds) != 1 || ds[0].Status != http.StatusOK || ds[0].Err != nil || ds[0].URI != public+"/backchannel-logout" {
+	ds := op.EndSession(ctx, st.SID).BackChannel
+	if len(ds) != 1 || ds[0].Status != http.StatusOK || ds[0].Err != nil || ds[0].URL != public+"/backchannel-logout" {
 		t.Fatalf("back-channel deliveries = %+v", ds)
 	}
 	if got := proxy.answered("POST", "/backchannel-logout"); len(got) != 1 || got[0] != "r2" {
@@ -248,7 +251,7 @@ func testReplicas(t *testing.T, bin, kind string) {
 	if resp.StatusCode != http.StatusBadRequest {
 		t.Fatalf("replayed logout token on r1: %d, want 400", resp.StatusCode)
 	}
-	fresh := op.SignLogoutToken(op.LogoutClaims("app", "alice", st.SID))
+	fresh := op.LogoutToken("app", "alice", st.SID)
 	resp, err = http.PostForm(r1.base+"/backchannel-logout", url.Values{"logout_token": {fresh}})
 	if err != nil {
 		t.Fatal(err)

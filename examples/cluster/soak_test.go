@@ -192,8 +192,15 @@ func runWorkers(t *testing.T, workers, n int, f func(int) error) {
 
 func newSoakEnv(t *testing.T, kind string) *soakEnv {
 	ctx := t.Context()
-	env := &soakEnv{op: startOP(t), public: "http://127.0.0.1:9"}
-	register(t, env.op, env.public)
+	// The OP is internal/testop rather than rp/rptest (startOP): the soak
+	// test calls its authorize endpoint in process (loginAndAct), which
+	// rptest does not offer.
+	env := &soakEnv{public: "http://127.0.0.1:9"}
+	c := appClient(env.public)
+	env.op = testop.NewServer(t, testop.Config{Logger: slog.New(slog.DiscardHandler), Clients: []testop.Client{{
+		ID: c.ClientID, Secret: c.ClientSecret, RedirectURIs: c.RedirectURIs, PostLogoutRedirectURIs: c.PostLogoutRedirectURIs,
+		BackChannelLogoutURI: c.BackChannelLogoutURI, BackChannelLogoutSessionRequired: c.BackChannelLogoutSessionRequired,
+	}}})
 
 	// Two replicas sharing the store; each has its own connections.
 	var shared sharedStore

@@ -23,24 +23,21 @@ import (
 
 	"github.com/oidc-slo/slo/internal/e2e/browser"
 	"github.com/oidc-slo/slo/internal/e2e/e2etest"
-	"github.com/oidc-slo/slo/internal/testop"
 	"github.com/oidc-slo/slo/middleware"
 	"github.com/oidc-slo/slo/rp"
+	"github.com/oidc-slo/slo/rp/rptest"
 	"github.com/oidc-slo/slo/sessionstore/memstore"
 )
 
-// startOP starts a test OP on host.
-func startOP(t *testing.T, host string) *testop.OP {
+// startOP starts slo's public test OP (rp/rptest) on host. Where host
+// cannot be listened on (a loopback alias missing), it skips the test, or
+// fails it in CI, as e2etest.Listen does, rather than let rptest.NewServer
+// panic.
+func startOP(t *testing.T, host string) *rptest.Server {
 	t.Helper()
-	ln := e2etest.Listen(t, host)
-	op, err := testop.New(testop.Config{
-		Issuer: "http://" + net.JoinHostPort(host, strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)),
-		Logger: e2etest.Logger(t).With("app", "op"),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e2etest.Serve(t, ln, op)
+	e2etest.Listen(t, host).Close()
+	op := rptest.NewServer(rptest.Options{Host: host, Logger: e2etest.Logger(t).With("app", "op")})
+	t.Cleanup(op.Close)
 	return op
 }
 
@@ -94,7 +91,7 @@ func TestPrefixScriptsAndErrorPages(t *testing.T) {
 	op := startOP(t, "localhost")
 	ln := e2etest.Listen(t, "127.0.0.1")
 	base := "http://" + ln.Addr().String() + "/app/"
-	if err := op.AddClient(testop.Client{ID: "app", Secret: "s",
+	if err := op.Register(rptest.Client{ClientID: "app", ClientSecret: "s",
 		RedirectURIs: []string{base + "callback"}, PostLogoutRedirectURIs: []string{base + "logged-out"}}); err != nil {
 		t.Fatal(err)
 	}
@@ -184,11 +181,11 @@ func TestTwoOPsInBrowser(t *testing.T) {
 	app := "http://" + ln.Addr().String()
 	mux := http.NewServeMux()
 	store := memstore.New(memstore.Config{})
-	ops := map[string]*testop.OP{}
+	ops := map[string]*rptest.Server{}
 	for name, host := range map[string]string{"a": "localhost", "b": "127.0.0.2"} {
 		op := startOP(t, host)
 		p := "/" + name
-		if err := op.AddClient(testop.Client{ID: "app", Secret: "s", RedirectURIs: []string{app + p + "/callback"},
+		if err := op.Register(rptest.Client{ClientID: "app", ClientSecret: "s", RedirectURIs: []string{app + p + "/callback"},
 			BackChannelLogoutURI: app + p + "/backchannel-logout"}); err != nil {
 			t.Fatal(err)
 		}
@@ -216,7 +213,7 @@ func TestTwoOPsInBrowser(t *testing.T) {
 			chromedp.WaitVisible(chromedp.CSS("#signed-in")),
 		)
 	}
-	if ds := ops["a"].EndSession(t.Context(), "alice"); len(ds) != 1 || ds[0].Status != http.StatusOK {
+	if ds := ops["a"].EndSession(t.Context(), "alice").BackChannel; len(ds) != 1 || ds[0].Status != http.StatusOK {
 		t.Fatalf("back-channel deliveries of OP a: %+v", ds)
 	}
 	browser.Do(ctx, t, "a signed out, b signed in",
@@ -234,7 +231,7 @@ func TestFormPostInBrowser(t *testing.T) {
 	op := startOP(t, "127.0.0.1")
 	ln := e2etest.Listen(t, "localhost")
 	app := "http://localhost:" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
-	if err := op.AddClient(testop.Client{ID: "app", Secret: "s", RedirectURIs: []string{app + "/callback"}}); err != nil {
+	if err := op.Register(rptest.Client{ClientID: "app", ClientSecret: "s", RedirectURIs: []string{app + "/callback"}}); err != nil {
 		t.Fatal(err)
 	}
 	client, err := rp.New(t.Context(), rp.Config{Issuer: op.Issuer(), ClientID: "app", ClientSecret: "s",
