@@ -70,36 +70,11 @@ type app struct {
 // is on localhost and the apps on 127.0.0.1: different sites, as an OP and
 // its applications usually are.
 func runDemo(ctx context.Context) error {
-	op := rptest.NewServer(rptest.Options{Host: "localhost"})
-	defer op.Close()
-
-	var apps []*app
-	for _, name := range []string{"A", "B"} {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return err
-		}
-		a := &app{name: name, ln: ln, base: "http://" + ln.Addr().String()}
-		clientID := "demo-app-" + strings.ToLower(name)
-		secret := "secret-" + strings.ToLower(name)
-		if a.auth, err = newAuth(ctx, op.Issuer(), clientID, secret, a.base, "slo_"+strings.ToLower(name)); err != nil {
-			return err
-		}
-		// Register the app at the OP as an operator would: with the
-		// registration document it serves at /.well-known/oidc-client.
-		reg, err := json.Marshal(a.auth.Registration())
-		if err != nil {
-			return err
-		}
-		if err := op.RegisterJSON(reg, secret); err != nil {
-			return err
-		}
-		// The OP's userinfo endpoint stands for an API that checks the
-		// access token.
-		a.api = userinfoEndpoint(a.auth)
-		apps = append(apps, a)
+	op, apps, err := startDemo(ctx)
+	if err != nil {
+		return err
 	}
-
+	defer op.Close()
 	fmt.Printf("slo demo\n  OP:    %s\n", op.Issuer())
 	for _, a := range apps {
 		fmt.Printf("  app %s: %s/\n", a.name, a.base)
@@ -107,6 +82,46 @@ func runDemo(ctx context.Context) error {
 	fmt.Println("Open both apps, sign in to each (the OP logs in \"alice\" automatically),")
 	fmt.Println("then sign out of one: the other one's session ends too. Ctrl-C stops.")
 	return serve(ctx, apps)
+}
+
+// startDemo starts the test OP and makes the two apps, registered at it
+// and listening, but not serving yet.
+func startDemo(ctx context.Context) (*rptest.Server, []*app, error) {
+	op := rptest.NewServer(rptest.Options{Host: "localhost"})
+	var apps []*app
+	fail := func(err error) (*rptest.Server, []*app, error) {
+		for _, a := range apps {
+			a.ln.Close()
+		}
+		op.Close()
+		return nil, nil, err
+	}
+	for _, name := range []string{"A", "B"} {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return fail(err)
+		}
+		a := &app{name: name, ln: ln, base: "http://" + ln.Addr().String()}
+		apps = append(apps, a)
+		clientID := "demo-app-" + strings.ToLower(name)
+		secret := "secret-" + strings.ToLower(name)
+		if a.auth, err = newAuth(ctx, op.Issuer(), clientID, secret, a.base, "slo_"+strings.ToLower(name)); err != nil {
+			return fail(err)
+		}
+		// Register the app at the OP as an operator would: with the
+		// registration document it serves at /.well-known/oidc-client.
+		reg, err := json.Marshal(a.auth.Registration())
+		if err != nil {
+			return fail(err)
+		}
+		if err := op.RegisterJSON(reg, secret); err != nil {
+			return fail(err)
+		}
+		// The OP's userinfo endpoint stands for an API that checks the
+		// access token.
+		a.api = userinfoEndpoint(a.auth)
+	}
+	return op, apps, nil
 }
 
 // runOne runs one app against a real OP.
