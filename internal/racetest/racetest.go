@@ -25,6 +25,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oidc-slo/slo/internal/testlog"
 	"github.com/oidc-slo/slo/internal/testop"
 	"github.com/oidc-slo/slo/middleware"
 	"github.com/oidc-slo/slo/rp"
@@ -119,7 +120,7 @@ func newEnv(t *testing.T, newBackend Backend, opOffset time.Duration) *env {
 	}
 	auth, err := middleware.New(middleware.Config{
 		Client: client, Store: e.store, SingleUse: used, Key: []byte("racetest key, 32 bytes or more.."),
-		Now: e.rpClock.Now, Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Now: e.rpClock.Now, Logger: testlog.Logger(t, slog.LevelWarn),
 	})
 	if err != nil {
 		t.Fatal(err)

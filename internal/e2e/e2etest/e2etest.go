@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oidc-slo/slo/internal/testlog"
 	"github.com/oidc-slo/slo/sessionstore"
 	"github.com/oidc-slo/slo/sessionstore/memstore"
 )
@@ -39,9 +40,10 @@ func Serve(t *testing.T, ln net.Listener, h http.Handler) {
 	t.Cleanup(func() { srv.Close() })
 }
 
-// Logger logs warnings and errors to the test's output.
+// Logger logs warnings and errors to the test's output, until the test
+// ends (internal/testlog).
 func Logger(t *testing.T) *slog.Logger {
-	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	return testlog.Logger(t, slog.LevelWarn)
 }
 
 // RecordingStore is a memstore that sends a copy of every session it

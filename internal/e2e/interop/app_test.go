@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/oidc-slo/slo/internal/e2e/oidcprovider"
+	"github.com/oidc-slo/slo/internal/testlog"
 	"github.com/oidc-slo/slo/logout"
 	"github.com/oidc-slo/slo/middleware"
 	"github.com/oidc-slo/slo/rp"
@@ -102,7 +103,7 @@ type appOptions struct {
 func (a *app) start(t *testing.T, op *oidcprovider.Provider) {
 	t.Helper()
 	ctx := t.Context()
-	logger := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug})).With("app", a.name)
+	logger := testlog.Logger(t, slog.LevelDebug).With("app", a.name)
 	c, err := rp.New(ctx, rp.Config{
 		Issuer:                op.Issuer(),
 		ClientID:              a.name,

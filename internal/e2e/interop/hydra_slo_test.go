@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/oidc-slo/slo/internal/testlog"
 	"github.com/oidc-slo/slo/logout"
 	"github.com/oidc-slo/slo/middleware"
 	"github.com/oidc-slo/slo/rp"
@@ -34,7 +35,7 @@ type sloSettings struct {
 //	GET /after    #after: "signed in" or "signed out"
 func newSLO(t *testing.T, a *hydraApp, issuer string, s sloSettings) http.Handler {
 	t.Helper()
-	logger := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo})).With("app", a.name)
+	logger := testlog.Logger(t, slog.LevelInfo).With("app", a.name)
 	client, err := rp.New(t.Context(), rp.Config{
 		Issuer:                issuer,
 		ClientID:              a.name,
