@@ -18,6 +18,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/oidc-slo/slo/internal/e2e/e2etest"
 )
 
 // StartTimeout bounds how long Start waits for Hydra to answer
@@ -39,11 +41,9 @@ type Server struct {
 	ui      string
 	subject string
 
-	mu      sync.Mutex
-	output  strings.Builder // Hydra's stdout and stderr, for failure logs
-	events  []Event
-	changed chan struct{} // closed and replaced whenever events grows
-	exited  bool
+	mu     sync.Mutex
+	output strings.Builder // Hydra's stdout and stderr, for failure logs
+	events e2etest.EventLog[Event]
 }
 
 // Event is something the OP did.
@@ -90,7 +90,7 @@ func Start(t testing.TB, opts Options) *Server {
 	dsn := createDatabase(t)
 	migrate(t, bin, dsn)
 
-	s := &Server{subject: opts.Subject, changed: make(chan struct{})}
+	s := &Server{subject: opts.Subject}
 	ui := httptest.NewServer(s.uiHandler())
 	t.Cleanup(ui.Close)
 	s.ui = ui.URL
@@ -177,9 +177,7 @@ func (s *Server) serve(t testing.TB, bin, dsn string, opts Options) error {
 		r.Close()
 		return fmt.Errorf("starting hydra: %w", err)
 	}
-	s.mu.Lock()
-	s.exited = false
-	s.mu.Unlock()
+	s.events.SetExited(false)
 
 	read := make(chan struct{})
 	go func() {
@@ -193,11 +191,7 @@ func (s *Server) serve(t testing.TB, bin, dsn string, opts Options) error {
 		waitErr = cmd.Wait()
 		<-read
 		r.Close()
-		s.mu.Lock()
-		s.exited = true
-		close(s.changed)
-		s.changed = make(chan struct{})
-		s.mu.Unlock()
+		s.events.SetExited(true)
 	}()
 	stop := func() {
 		cancel()
@@ -310,13 +304,7 @@ func errorText(raw json.RawMessage) string {
 	return string(raw)
 }
 
-func (s *Server) addEvent(ev Event) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.events = append(s.events, ev)
-	close(s.changed)
-	s.changed = make(chan struct{})
-}
+func (s *Server) addEvent(ev Event) { s.events.Add(ev) }
 
 // Issuer is the OP's issuer identifier, for example
 // "http://localhost:41234".
@@ -337,38 +325,17 @@ func (s *Server) Output() string {
 }
 
 // Events returns the events reported so far, oldest first.
-func (s *Server) Events() []Event {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Event(nil), s.events...)
-}
-
-// ErrExited is returned by WaitEvent when Hydra has ended.
-var ErrExited = errors.New("hydraop: hydra exited")
+func (s *Server) Events() []Event { return s.events.All() }
 
 // WaitEvent returns the first event, already reported or still to come, for
-// which match is true. It gives up when ctx ends or Hydra exits.
+// which match is true. It gives up when ctx ends or Hydra exits
+// (e2etest.ErrExited).
 func (s *Server) WaitEvent(ctx context.Context, match func(Event) bool) (Event, error) {
-	seen := 0
-	for {
-		s.mu.Lock()
-		events, changed, exited := s.events[seen:], s.changed, s.exited
-		s.mu.Unlock()
-		for _, ev := range events {
-			if match(ev) {
-				return ev, nil
-			}
-		}
-		seen += len(events)
-		if exited {
-			return Event{}, ErrExited
-		}
-		select {
-		case <-changed:
-		case <-ctx.Done():
-			return Event{}, fmt.Errorf("hydraop: waiting for an event: %w", context.Cause(ctx))
-		}
+	ev, err := s.events.Wait(ctx, match)
+	if err != nil {
+		return ev, fmt.Errorf("hydraop: %w", err)
 	}
+	return ev, nil
 }
 
 // Named matches events by name and, when clientID is not empty, client.

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -15,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/oidc-slo/slo/internal/e2e/e2etest"
 )
 
 // StartTimeout bounds how long Start waits for the READY line.
@@ -25,11 +26,9 @@ type Provider struct {
 	issuer  string
 	version Version
 
-	mu      sync.Mutex
-	output  strings.Builder // stdout and stderr, for failure logs
-	events  []Event
-	changed chan struct{} // closed and replaced whenever events grows
-	exited  bool
+	mu     sync.Mutex
+	output strings.Builder // stdout and stderr, for failure logs
+	events e2etest.EventLog[Event]
 }
 
 // Event is one EVENT line the provider script printed.
@@ -121,7 +120,7 @@ func Start(t testing.TB, opts Options) *Provider {
 		cancel()
 		t.Fatalf("oidcprovider: %v", err)
 	}
-	p := &Provider{version: opts.Version, changed: make(chan struct{})}
+	p := &Provider{version: opts.Version}
 	cmd.Stderr = &lockedWriter{p: p}
 	if err := cmd.Start(); err != nil {
 		cancel()
@@ -138,11 +137,7 @@ func Start(t testing.TB, opts Options) *Provider {
 	go func() {
 		<-done
 		waited <- cmd.Wait()
-		p.mu.Lock()
-		p.exited = true
-		close(p.changed)
-		p.changed = make(chan struct{})
-		p.mu.Unlock()
+		p.events.SetExited(true)
 	}()
 
 	t.Cleanup(func() {
@@ -189,11 +184,7 @@ func (p *Provider) read(r io.Reader, ready chan<- string) {
 				continue
 			}
 			ev.Raw = append(json.RawMessage(nil), raw...)
-			p.mu.Lock()
-			p.events = append(p.events, ev)
-			close(p.changed)
-			p.changed = make(chan struct{})
-			p.mu.Unlock()
+			p.events.Add(ev)
 		}
 	}
 	// Drain after a scanner error so the process never blocks on a full pipe.
@@ -214,38 +205,17 @@ func (p *Provider) Output() string {
 }
 
 // Events returns the events reported so far, oldest first.
-func (p *Provider) Events() []Event {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]Event(nil), p.events...)
-}
-
-// ErrExited is returned by WaitEvent when the process has ended.
-var ErrExited = errors.New("oidcprovider: process exited")
+func (p *Provider) Events() []Event { return p.events.All() }
 
 // WaitEvent returns the first event, already reported or still to come, for
-// which match is true. It gives up when ctx ends or the process exits.
+// which match is true. It gives up when ctx ends or the process exits
+// (e2etest.ErrExited).
 func (p *Provider) WaitEvent(ctx context.Context, match func(Event) bool) (Event, error) {
-	seen := 0
-	for {
-		p.mu.Lock()
-		events, changed, exited := p.events[seen:], p.changed, p.exited
-		p.mu.Unlock()
-		for _, ev := range events {
-			if match(ev) {
-				return ev, nil
-			}
-		}
-		seen += len(events)
-		if exited {
-			return Event{}, ErrExited
-		}
-		select {
-		case <-changed:
-		case <-ctx.Done():
-			return Event{}, fmt.Errorf("oidcprovider: waiting for event: %w", context.Cause(ctx))
-		}
+	ev, err := p.events.Wait(ctx, match)
+	if err != nil {
+		return ev, fmt.Errorf("oidcprovider: %w", err)
 	}
+	return ev, nil
 }
 
 // Named matches events by name and, when clientID is not empty, client.
