@@ -118,6 +118,13 @@ func TestSingleUseReclaimsExpired(t *testing.T) {
 	}
 }
 
+// TestSingleUseLoginStateFlood is B-34 (storetest.SingleUseFlood) with the
+// default bounds: 20,000 login states leave a logout token id its first use
+// and are all still recorded.
+func TestSingleUseLoginStateFlood(t *testing.T) {
+	storetest.SingleUseFlood(t, memstore.NewSingleUse(memstore.SingleUseConfig{}), 20_000)
+}
+
 // BenchmarkSingleUseMassLogout (B-38) records 200,000 distinct logout token
 // ids, as a mass logout sends them within a token's lifetime, and reports
 // the cost per Use of the last 10,000 against the first 10,000

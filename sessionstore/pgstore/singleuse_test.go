@@ -2,7 +2,6 @@ package pgstore_test
 
 import (
 	"fmt"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -122,36 +121,12 @@ func useAll(t testing.TB, u *pgstore.SingleUse, ns sessionstore.Namespace, iss s
 	}
 }
 
-// TestSingleUseLoginStateFlood is B-34 on PostgreSQL: 20,000 distinct login
-// states, as anyone can create them with GET /login and GET /callback,
-// then a valid logout token's jti is still accepted once (first use false,
-// second true), and the flood's states are all still recorded: nothing
-// competes for capacity, nothing is refused or forgotten. The flood's
-// commits are not flushed to disk (synchronous_commit off), which changes
-// nothing the test checks and saves most of its time.
+// TestSingleUseLoginStateFlood is B-34 on PostgreSQL (storetest.SingleUseFlood)
+// with 20,000 login states. Their commits are not flushed to disk
+// (synchronous_commit off), which changes nothing the test checks and saves
+// most of its time.
 func TestSingleUseLoginStateFlood(t *testing.T) {
-	pool := asyncPool(t)
-	u := newSingleUse(t, pool, nil)
-	iss := "https://op.example"
-	exp := time.Now().Add(10 * time.Minute)
-	states := make([]string, 20_000)
-	for i := range states {
-		states[i] = "state-" + strconv.Itoa(i)
-	}
-	useAll(t, u, sessionstore.LoginStates, iss, states, exp, 16)
-
-	jti := sessionstore.Key{Namespace: sessionstore.LogoutTokens, Issuer: iss, ID: "jti-after-the-flood"}
-	if use(t, u, jti, exp) {
-		t.Fatal("B-34: the logout token's first use after a flood of login states was reported as a replay")
-	}
-	if !use(t, u, jti, exp) {
-		t.Fatal("B-34: the logout token's second use was not reported as a replay")
-	}
-	for _, s := range []string{states[0], states[len(states)/2], states[len(states)-1]} {
-		if !use(t, u, sessionstore.Key{Namespace: sessionstore.LoginStates, Issuer: iss, ID: s}, exp) {
-			t.Errorf("state %s was forgotten", s)
-		}
-	}
+	storetest.SingleUseFlood(t, newSingleUse(t, asyncPool(t), nil), 20_000)
 }
 
 // BenchmarkSingleUseMassLogout is B-38 on PostgreSQL: it records 200,000

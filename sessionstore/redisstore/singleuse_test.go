@@ -146,34 +146,11 @@ func useAll(t testing.TB, u *redisstore.SingleUse, ns sessionstore.Namespace, is
 	}
 }
 
-// TestSingleUseLoginStateFlood is B-34 on Redis: 20,000 distinct login
-// states, as anyone can create them with GET /login and GET /callback,
-// then a valid logout token's jti is still accepted once (first use false,
-// second true), and the flood's states are all still recorded: nothing
-// competes for capacity, nothing is refused or forgotten.
+// TestSingleUseLoginStateFlood is B-34 on Redis (storetest.SingleUseFlood)
+// with 20,000 login states.
 func TestSingleUseLoginStateFlood(t *testing.T) {
 	c := localClient(t)
-	u := newSingleUse(t, redisstore.SingleUseConfig{Client: c, Prefix: randomPrefix(t, c)})
-	iss := "https://op.example"
-	exp := time.Now().Add(10 * time.Minute)
-	states := make([]string, 20_000)
-	for i := range states {
-		states[i] = "state-" + strconv.Itoa(i)
-	}
-	useAll(t, u, sessionstore.LoginStates, iss, states, exp, 16)
-
-	jti := sessionstore.Key{Namespace: sessionstore.LogoutTokens, Issuer: iss, ID: "jti-after-the-flood"}
-	if use(t, u, jti, exp) {
-		t.Fatal("B-34: the logout token's first use after a flood of login states was reported as a replay")
-	}
-	if !use(t, u, jti, exp) {
-		t.Fatal("B-34: the logout token's second use was not reported as a replay")
-	}
-	for _, s := range []string{states[0], states[len(states)/2], states[len(states)-1]} {
-		if !use(t, u, sessionstore.Key{Namespace: sessionstore.LoginStates, Issuer: iss, ID: s}, exp) {
-			t.Errorf("state %s was forgotten", s)
-		}
-	}
+	storetest.SingleUseFlood(t, newSingleUse(t, redisstore.SingleUseConfig{Client: c, Prefix: randomPrefix(t, c)}), 20_000)
 }
 
 // BenchmarkSingleUseMassLogout is B-38 on Redis: it records 200,000
