@@ -2,7 +2,6 @@ package pgstore_test
 
 import (
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -93,34 +92,6 @@ func TestSingleUseDeleteExpired(t *testing.T) {
 	}
 }
 
-// useAll calls u.Use for every id in ids of namespace ns, from workers
-// goroutines, and fails the test if any reports a repeated use or an error.
-func useAll(t testing.TB, u *pgstore.SingleUse, ns sessionstore.Namespace, iss string, ids []string, exp time.Time, workers int) {
-	t.Helper()
-	var wg sync.WaitGroup
-	var once sync.Once
-	var failure string
-	next := make(chan string)
-	for range workers {
-		wg.Go(func() {
-			for id := range next {
-				used, err := u.Use(t.Context(), sessionstore.Key{Namespace: ns, Issuer: iss, ID: id}, exp)
-				if err != nil || used {
-					once.Do(func() { failure = fmt.Sprintf("Use(%s, %s) = %v, %v; want a first use", ns, id, used, err) })
-				}
-			}
-		})
-	}
-	for _, id := range ids {
-		next <- id
-	}
-	close(next)
-	wg.Wait()
-	if failure != "" {
-		t.Fatal(failure)
-	}
-}
-
 // TestSingleUseLoginStateFlood is B-34 on PostgreSQL (storetest.SingleUseFlood)
 // with 20,000 login states. Their commits are not flushed to disk
 // (synchronous_commit off), which changes nothing the test checks and saves
@@ -164,11 +135,11 @@ func BenchmarkSingleUseMassLogout(b *testing.B) {
 			b.Fatal(err)
 		}
 		// Open the pool's connections before anything is timed.
-		useAll(b, u, "warm-up", iss, ids[:workers*4], time.Now().Add(time.Minute), workers)
+		storetest.UseAll(b, u, "warm-up", iss, ids[:workers*4], time.Now().Add(time.Minute), workers)
 		exp := time.Now().Add(6 * time.Minute)
 		for w := 0; w < n; w += window {
 			start := time.Now()
-			useAll(b, u, sessionstore.LogoutTokens, iss, ids[w:w+window], exp, workers)
+			storetest.UseAll(b, u, sessionstore.LogoutTokens, iss, ids[w:w+window], exp, workers)
 			switch d := time.Since(start); w {
 			case 0:
 				first += d

@@ -118,34 +118,6 @@ func TestSingleUseKeyLayout(t *testing.T) {
 	}
 }
 
-// useAll calls u.Use for every id in ids of namespace ns, from workers
-// goroutines, and fails the test if any reports a repeated use or an error.
-func useAll(t testing.TB, u *redisstore.SingleUse, ns sessionstore.Namespace, iss string, ids []string, exp time.Time, workers int) {
-	t.Helper()
-	var wg sync.WaitGroup
-	var once sync.Once
-	var failure string
-	next := make(chan string)
-	for range workers {
-		wg.Go(func() {
-			for id := range next {
-				used, err := u.Use(t.Context(), sessionstore.Key{Namespace: ns, Issuer: iss, ID: id}, exp)
-				if err != nil || used {
-					once.Do(func() { failure = fmt.Sprintf("Use(%s, %s) = %v, %v; want a first use", ns, id, used, err) })
-				}
-			}
-		})
-	}
-	for _, id := range ids {
-		next <- id
-	}
-	close(next)
-	wg.Wait()
-	if failure != "" {
-		t.Fatal(failure)
-	}
-}
-
 // TestSingleUseLoginStateFlood is B-34 on Redis (storetest.SingleUseFlood)
 // with 20,000 login states.
 func TestSingleUseLoginStateFlood(t *testing.T) {
@@ -188,7 +160,7 @@ func BenchmarkSingleUseMassLogout(b *testing.B) {
 		for w := 0; w < n; w += window {
 			usec := setMicroseconds(b, c)
 			start := time.Now()
-			useAll(b, u, sessionstore.LogoutTokens, iss, ids[w:w+window], exp, workers)
+			storetest.UseAll(b, u, sessionstore.LogoutTokens, iss, ids[w:w+window], exp, workers)
 			d := time.Since(start)
 			usec = setMicroseconds(b, c) - usec
 			switch w {

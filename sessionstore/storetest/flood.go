@@ -25,29 +25,7 @@ func SingleUseFlood(t testing.TB, u sessionstore.SingleUse, states int) {
 	for i := range ids {
 		ids[i] = "state-" + strconv.Itoa(i)
 	}
-	const workers = 16
-	var wg sync.WaitGroup
-	var once sync.Once
-	var failure string
-	next := make(chan string)
-	for range workers {
-		wg.Go(func() {
-			for id := range next {
-				used, err := u.Use(t.Context(), sessionstore.Key{Namespace: sessionstore.LoginStates, Issuer: iss, ID: id}, exp)
-				if err != nil || used {
-					once.Do(func() { failure = fmt.Sprintf("Use(%s) = %v, %v; want a first use", id, used, err) })
-				}
-			}
-		})
-	}
-	for _, id := range ids {
-		next <- id
-	}
-	close(next)
-	wg.Wait()
-	if failure != "" {
-		t.Fatal(failure)
-	}
+	UseAll(t, u, sessionstore.LoginStates, iss, ids, exp, 16)
 
 	use := func(k sessionstore.Key) bool {
 		t.Helper()
@@ -68,5 +46,34 @@ func SingleUseFlood(t testing.TB, u sessionstore.SingleUse, states int) {
 		if !use(sessionstore.Key{Namespace: sessionstore.LoginStates, Issuer: iss, ID: s}) {
 			t.Errorf("state %s was forgotten", s)
 		}
+	}
+}
+
+// UseAll records ids, as keys of namespace ns and issuer iss, in u from
+// workers goroutines at once, as concurrent requests would, and fails t
+// unless every use is a first use.
+func UseAll(t testing.TB, u sessionstore.SingleUse, ns sessionstore.Namespace, iss string, ids []string, exp time.Time, workers int) {
+	t.Helper()
+	var wg sync.WaitGroup
+	var once sync.Once
+	var failure string
+	next := make(chan string)
+	for range workers {
+		wg.Go(func() {
+			for id := range next {
+				used, err := u.Use(t.Context(), sessionstore.Key{Namespace: ns, Issuer: iss, ID: id}, exp)
+				if err != nil || used {
+					once.Do(func() { failure = fmt.Sprintf("Use(%s, %s) = %v, %v; want a first use", ns, id, used, err) })
+				}
+			}
+		})
+	}
+	for _, id := range ids {
+		next <- id
+	}
+	close(next)
+	wg.Wait()
+	if failure != "" {
+		t.Fatal(failure)
 	}
 }
