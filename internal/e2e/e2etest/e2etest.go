@@ -5,10 +5,13 @@ package e2etest
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -65,4 +68,24 @@ func (s *RecordingStore) Create(ctx context.Context, in *sessionstore.Session) e
 		s.Created <- in.Clone()
 	}
 	return err
+}
+
+// DecodeJWT returns the header and payload of a compact JWS without
+// verifying it.
+func DecodeJWT(t *testing.T, jws string) (header, payload map[string]any) {
+	t.Helper()
+	parts := strings.Split(jws, ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a compact JWS: %q", jws)
+	}
+	for i, v := range []*map[string]any{&header, &payload} {
+		raw, err := base64.RawURLEncoding.DecodeString(parts[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(raw, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return header, payload
 }

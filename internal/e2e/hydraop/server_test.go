@@ -2,7 +2,6 @@ package hydraop_test
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -12,29 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oidc-slo/slo/internal/e2e/e2etest"
 	"github.com/oidc-slo/slo/internal/e2e/hydraop"
 	"github.com/oidc-slo/slo/internal/e2e/oidcprovider"
 )
-
-// decodeJWT returns the header and payload of a compact JWS without
-// verifying it.
-func decodeJWT(t *testing.T, jws string) (header, payload map[string]any) {
-	t.Helper()
-	parts := strings.Split(jws, ".")
-	if len(parts) != 3 {
-		t.Fatalf("not a compact JWS: %q", jws)
-	}
-	for i, v := range []*map[string]any{&header, &payload} {
-		raw, err := base64.RawURLEncoding.DecodeString(parts[i])
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := json.Unmarshal(raw, v); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return header, payload
-}
 
 func getJSON(t *testing.T, u string, v any) {
 	t.Helper()
@@ -155,7 +135,7 @@ func TestStartLoginLogout(t *testing.T) {
 	if err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("token endpoint: %d, %v", resp.StatusCode, err)
 	}
-	_, idt := decodeJWT(t, tok.IDToken)
+	_, idt := e2etest.DecodeJWT(t, tok.IDToken)
 	if idt["sub"] != "alice" || idt["sid"] != login.SID || idt["iss"] != op.Issuer() {
 		t.Errorf("ID token claims %v, want sub alice, sid %s, iss %s", idt, login.SID, op.Issuer())
 	}
@@ -191,7 +171,7 @@ func TestStartLoginLogout(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("no logout token")
 	}
-	header, claims := decodeJWT(t, token)
+	header, claims := e2etest.DecodeJWT(t, token)
 	if header["alg"] != "RS256" || header["typ"] != "JWT" || header["kid"] == nil {
 		t.Errorf("logout token header %v", header)
 	}

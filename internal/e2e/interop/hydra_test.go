@@ -56,6 +56,19 @@ func loginBoth(ctx context.Context, t *testing.T, op *hydraop.Server, a, b *hydr
 	return sa, sb
 }
 
+// signInPair starts Hydra with the apps of specs a and b, then chromium
+// (after Hydra, so that it closes first: Hydra's graceful shutdown waits up
+// to 5 s for the connections chromium keeps open), and signs the tab in to
+// both apps (loginBoth). ctx is the tab, bounded by hydraTimeout.
+func signInPair(t *testing.T, a, b hydraAppSpec) (ctx context.Context, op *hydraop.Server, appA, appB *hydraApp, sa, sb hydraSession) {
+	t.Helper()
+	op, apps := startHydra(t, a, b)
+	ctx, cancel := context.WithTimeout(browser.New(t), hydraTimeout)
+	t.Cleanup(cancel)
+	sa, sb = loginBoth(ctx, t, op, apps[0], apps[1])
+	return ctx, op, apps[0], apps[1], sa, sb
+}
+
 // TestHydraRPInitiatedLogoutChromium: the user signs out of A. The
 // end-session request reaches Hydra with id_token_hint, client_id,
 // post_logout_redirect_uri and state; Hydra's logout flow runs (the test's
@@ -67,15 +80,7 @@ func loginBoth(ctx context.Context, t *testing.T, op *hydraop.Server, a, b *hydr
 // channel is the one that ends B's session). Both apps then answer the
 // ended sessions' cookies with the login redirect.
 func TestHydraRPInitiatedLogoutChromium(t *testing.T) {
-	op, apps := startHydra(t, hydraAppSpec{name: "hydra-a"}, hydraAppSpec{name: "hydra-b", frontAfterBack: true})
-	// Started after Hydra so that it closes first: Hydra's graceful
-	// shutdown waits up to 5 s for the connections chromium keeps open.
-	ctx := browser.New(t)
-	a, b := apps[0], apps[1]
-	ctx, cancel := context.WithTimeout(ctx, hydraTimeout)
-	defer cancel()
-
-	sa, sb := loginBoth(ctx, t, op, a, b)
+	ctx, op, a, b, sa, sb := signInPair(t, hydraAppSpec{name: "hydra-a"}, hydraAppSpec{name: "hydra-b", frontAfterBack: true})
 	stored, err := a.store.Get(t.Context(), sa.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -140,15 +145,7 @@ func TestHydraRPInitiatedLogoutChromium(t *testing.T) {
 // would); the logout app accepts, Hydra notifies both apps on both
 // channels, and both sessions end.
 func TestHydraLogoutAtOPChromium(t *testing.T) {
-	op, apps := startHydra(t, hydraAppSpec{name: "hydra-a"}, hydraAppSpec{name: "hydra-b"})
-	// Started after Hydra so that it closes first: Hydra's graceful
-	// shutdown waits up to 5 s for the connections chromium keeps open.
-	ctx := browser.New(t)
-	a, b := apps[0], apps[1]
-	ctx, cancel := context.WithTimeout(ctx, hydraTimeout)
-	defer cancel()
-
-	sa, sb := loginBoth(ctx, t, op, a, b)
+	ctx, op, a, b, sa, sb := signInPair(t, hydraAppSpec{name: "hydra-a"}, hydraAppSpec{name: "hydra-b"})
 	logoutAtHydra(ctx, t, op, a.client.Metadata().EndSessionEndpoint)
 
 	lo := waitHydra(t, op, "logout", hydraop.Named("logout", ""))
@@ -172,18 +169,9 @@ func TestHydraLogoutAtOPChromium(t *testing.T) {
 // front-channel URI only, B with its back-channel URI only; a logout at
 // Hydra ends each through its one channel.
 func TestHydraSingleChannelChromium(t *testing.T) {
-	op, apps := startHydra(t,
+	ctx, op, front, back, sf, sb := signInPair(t,
 		hydraAppSpec{name: "hydra-front", noBackChannel: true},
-		hydraAppSpec{name: "hydra-back", noFrontChannel: true},
-	)
-	// Started after Hydra so that it closes first: Hydra's graceful
-	// shutdown waits up to 5 s for the connections chromium keeps open.
-	ctx := browser.New(t)
-	front, back := apps[0], apps[1]
-	ctx, cancel := context.WithTimeout(ctx, hydraTimeout)
-	defer cancel()
-
-	sf, sb := loginBoth(ctx, t, op, front, back)
+		hydraAppSpec{name: "hydra-back", noFrontChannel: true})
 	logoutAtHydra(ctx, t, op, front.client.Metadata().EndSessionEndpoint)
 
 	checkFrontChannel(t, op, front, sf.SID)
@@ -218,15 +206,7 @@ func TestHydraSingleChannelChromium(t *testing.T) {
 // new B session, a fresh login to A joins it, and a second sign-out ends
 // both again.
 func TestHydraLoginAfterLogoutChromium(t *testing.T) {
-	op, apps := startHydra(t, hydraAppSpec{name: "hydra-a"}, hydraAppSpec{name: "hydra-b"})
-	// Started after Hydra so that it closes first: Hydra's graceful
-	// shutdown waits up to 5 s for the connections chromium keeps open.
-	ctx := browser.New(t)
-	a, b := apps[0], apps[1]
-	ctx, cancel := context.WithTimeout(ctx, hydraTimeout)
-	defer cancel()
-
-	sa, sb := loginBoth(ctx, t, op, a, b)
+	ctx, op, a, b, sa, sb := signInPair(t, hydraAppSpec{name: "hydra-a"}, hydraAppSpec{name: "hydra-b"})
 	// The stale tab: B's page in a second tab of the same browser.
 	stale, cancelStale := chromedp.NewContext(ctx)
 	defer cancelStale()

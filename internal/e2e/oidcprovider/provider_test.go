@@ -2,7 +2,6 @@ package oidcprovider_test
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -14,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oidc-slo/slo/internal/e2e/e2etest"
 	"github.com/oidc-slo/slo/internal/e2e/oidcprovider"
 )
 
@@ -63,27 +63,8 @@ func token(t *testing.T, endpoint, code, clientID, secret string) map[string]any
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("token endpoint: status %d, error %q", resp.StatusCode, body.Error)
 	}
-	_, claims := decodeJWT(t, body.IDToken)
+	_, claims := e2etest.DecodeJWT(t, body.IDToken)
 	return claims
-}
-
-// decodeJWT returns the header and payload of a compact JWS without verifying it.
-func decodeJWT(t *testing.T, jws string) (header, payload map[string]any) {
-	t.Helper()
-	parts := strings.Split(jws, ".")
-	if len(parts) != 3 {
-		t.Fatalf("not a compact JWS: %q", jws)
-	}
-	for i, v := range []*map[string]any{&header, &payload} {
-		raw, err := base64.RawURLEncoding.DecodeString(parts[i])
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := json.Unmarshal(raw, v); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return header, payload
 }
 
 func TestStartLoginLogout(t *testing.T) {
@@ -174,7 +155,7 @@ func TestStartLoginLogout(t *testing.T) {
 			if ev.SID != idt["sid"] || ev.Account != "bob" {
 				t.Errorf("backchannel.success event = %+v, want sid %v account bob", ev, idt["sid"])
 			}
-			header, payload := decodeJWT(t, <-tokens)
+			header, payload := e2etest.DecodeJWT(t, <-tokens)
 			if header["typ"] != tc.logoutTyp {
 				t.Errorf("logout token typ = %v, want %s", header["typ"], tc.logoutTyp)
 			}
