@@ -188,13 +188,7 @@ func (a *app) session(ctx context.Context, ua *oidcprovider.UserAgent) (*session
 func (a *app) logoutEvents(ch logout.Channel) []logout.Event {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	var out []logout.Event
-	for _, ev := range a.events {
-		if ev.Channel == ch {
-			out = append(out, ev)
-		}
-	}
-	return out
+	return onChannel(a.events, ch)
 }
 
 // waitOP waits for the OP event match.
@@ -247,3 +241,14 @@ document.getElementById("op").addEventListener("load", function () { window.opRe
 </script>
 </body></html>
 `))
+
+// onChannel returns the events of channel ch.
+func onChannel(events []logout.Event, ch logout.Channel) []logout.Event {
+	var out []logout.Event
+	for _, ev := range events {
+		if ev.Channel == ch {
+			out = append(out, ev)
+		}
+	}
+	return out
+}

@@ -156,13 +156,7 @@ func (a *hydraApp) callsTo(method, path string) []appCall {
 func (a *hydraApp) logoutEvents(ch logout.Channel) []logout.Event {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	var out []logout.Event
-	for _, ev := range a.events {
-		if ev.Channel == ch {
-			out = append(out, ev)
-		}
-	}
-	return out
+	return onChannel(a.events, ch)
 }
 
 // startHydra starts Hydra and the apps of specs, and registers each app
